@@ -1,0 +1,254 @@
+//! The paid-invoice stream: delivery, order, resume, and connection loss.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use wallet_core::{
+    InvoiceRequest, InvoiceStatus, PaidInvoiceStream, PayInvoiceRequest, StreamCursor,
+    SupervisedStream, SupervisorConfig, WalletFeature,
+};
+
+use crate::fixtures::{bounded, eventually, invoice, next_paid, pay_successfully};
+use crate::verdict::{Context, Stop, Verdict, fail, unsupported};
+use crate::{TestBed, ensure, ensure_eq};
+
+async fn subscribe(bed: &TestBed, cursor: Option<StreamCursor>) -> Result<PaidInvoiceStream, Stop> {
+    bounded(
+        bed.timing.event,
+        "paid_invoices_stream",
+        bed.wallet.paid_invoices_stream(cursor),
+    )
+    .await?
+    .context("paid_invoices_stream")
+}
+
+/// A paid invoice arrives on the stream with its hash, amount and a cursor.
+pub async fn the_stream_delivers_a_paid_invoice_with_amount_and_cursor(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    let mut stream = subscribe(&bed, None).await?;
+    let created = invoice(&*bed.wallet, 9_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &created, t.pay).await?;
+    let paid = next_paid(&mut stream, t.event).await?;
+    ensure_eq!(paid.payment_hash, created.checking_id, "hash on the stream");
+    ensure_eq!(paid.amount_received_msat, 9_000, "amount on the stream");
+    ensure!(!paid.cursor.as_str().is_empty(), "the cursor is empty");
+    Ok(())
+}
+
+/// Invoices paid one after another arrive in that order.
+pub async fn the_stream_delivers_in_settle_order(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    let mut stream = subscribe(&bed, None).await?;
+    let mut expected = Vec::new();
+    for amount in [1_000, 2_000, 3_000] {
+        let created = invoice(&*bed.wallet, amount, t.event).await?;
+        pay_successfully(&*bed.counterparty, &created, t.pay).await?;
+        expected.push(created.checking_id);
+    }
+    let mut delivered = Vec::new();
+    for _ in 0..expected.len() {
+        delivered.push(next_paid(&mut stream, t.event).await?.payment_hash);
+    }
+    ensure_eq!(delivered, expected, "delivery order");
+    Ok(())
+}
+
+/// A stream opened without a cursor starts with the next payment: no history is replayed.
+pub async fn a_stream_without_a_cursor_replays_nothing(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    let earlier = invoice(&*bed.wallet, 1_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &earlier, t.pay).await?;
+    eventually(t.event, "the earlier invoice to be paid", || async {
+        bed.wallet
+            .get_invoice_status(&earlier.checking_id)
+            .await
+            .ok()
+            .filter(InvoiceStatus::is_paid)
+    })
+    .await?;
+    let mut stream = subscribe(&bed, None).await?;
+    let later = invoice(&*bed.wallet, 2_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &later, t.pay).await?;
+    let first = next_paid(&mut stream, t.event).await?;
+    ensure_eq!(
+        first.payment_hash,
+        later.checking_id,
+        "first item of a new stream"
+    );
+    Ok(())
+}
+
+/// Given a cursor, a new stream delivers everything paid after it, and nothing before it.
+pub async fn a_stream_resumes_from_a_cursor_without_misses_or_repeats(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    let mut stream = subscribe(&bed, None).await?;
+    let first = invoice(&*bed.wallet, 1_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &first, t.pay).await?;
+    let delivered = next_paid(&mut stream, t.event).await?;
+    ensure_eq!(delivered.payment_hash, first.checking_id, "first delivery");
+    drop(stream);
+
+    let mut missed = Vec::new();
+    for amount in [2_000, 3_000] {
+        let created = invoice(&*bed.wallet, amount, t.event).await?;
+        pay_successfully(&*bed.counterparty, &created, t.pay).await?;
+        missed.push(created.checking_id);
+    }
+    let mut resumed = subscribe(&bed, Some(delivered.cursor)).await?;
+    let mut replayed = Vec::new();
+    for _ in 0..missed.len() {
+        replayed.push(next_paid(&mut resumed, t.event).await?.payment_hash);
+    }
+    ensure_eq!(replayed, missed, "what the resumed stream delivered");
+    Ok(())
+}
+
+/// Dropping a stream and subscribing again works, any number of times.
+pub async fn subscribing_again_after_dropping_a_stream_works(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    for _ in 0..2 {
+        drop(subscribe(&bed, None).await?);
+    }
+    let mut stream = subscribe(&bed, None).await?;
+    let created = invoice(&*bed.wallet, 4_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &created, t.pay).await?;
+    ensure_eq!(
+        next_paid(&mut stream, t.event).await?.payment_hash,
+        created.checking_id,
+        "item on the third subscription"
+    );
+    Ok(())
+}
+
+/// When the backend restarts, an open stream ends with an error within seconds: it neither
+/// hangs nor pretends to be alive.
+pub async fn a_restart_ends_the_stream_with_an_error(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    let mut stream = subscribe(&bed, None).await?;
+    bed.faults.restart_backend().await?;
+    match tokio::time::timeout(t.event, stream.next()).await {
+        Err(_) => Err(fail(format!(
+            "the stream was still silent {} s after the restart",
+            t.event.as_secs()
+        ))),
+        Ok(Some(Ok(paid))) => Err(fail(format!("unexpected item after a restart: {paid:?}"))),
+        Ok(Some(Err(_)) | None) => Ok(()),
+    }
+}
+
+/// The supervised stream delivers an invoice paid while the backend restarted, once.
+pub async fn the_supervised_stream_survives_a_restart_without_missing_payments(
+    bed: TestBed,
+) -> Verdict {
+    let t = bed.timing;
+    let config = SupervisorConfig {
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(2),
+        ..SupervisorConfig::default()
+    };
+    let stream = SupervisedStream::new(Arc::clone(&bed.wallet), None, config);
+    let mut health = stream.health();
+    // A stream works while polled: keep polling it from a task, as an app would.
+    let (items, mut delivered) = tokio::sync::mpsc::unbounded_channel();
+    let forwarder = tokio::spawn(stream.for_each(move |item| {
+        let _ = items.send(item);
+        async {}
+    }));
+    bounded(
+        t.event,
+        "the supervised stream to connect",
+        health.wait_for(|state| *state == wallet_core::StreamHealth::Connected),
+    )
+    .await?
+    .context("health")?;
+    let before = invoice(&*bed.wallet, 1_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &before, t.pay).await?;
+    let first = bounded(t.event, "first item", delivered.recv())
+        .await?
+        .context("stream")?
+        .context("item")?;
+    ensure_eq!(first.payment_hash, before.checking_id, "first item");
+
+    bed.faults.restart_backend().await?;
+    let during = invoice(&*bed.wallet, 2_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &during, t.pay).await?;
+    let second = bounded(
+        t.event * 2,
+        "the item paid across the restart",
+        delivered.recv(),
+    )
+    .await?
+    .context("stream")?
+    .context("item")?;
+    ensure_eq!(
+        second.payment_hash,
+        during.checking_id,
+        "item paid across the restart"
+    );
+    let extra = tokio::time::timeout(Duration::from_secs(1), delivered.recv()).await;
+    ensure!(extra.is_err(), "an extra item arrived: {extra:?}");
+    forwarder.abort();
+    Ok(())
+}
+
+/// An amountless invoice paid with an explicit amount reports that amount, on the stream and in
+/// its status.
+pub async fn an_amountless_invoice_reports_the_amount_received(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    if !bed
+        .wallet
+        .features()
+        .contains(WalletFeature::AmountlessInvoice)
+    {
+        return unsupported("the wallet cannot create amountless invoices");
+    }
+    if !bed
+        .counterparty
+        .features()
+        .contains(WalletFeature::AmountlessPayment)
+    {
+        return unsupported("the counterparty cannot pay amountless invoices");
+    }
+    let mut stream = subscribe(&bed, None).await?;
+    let created = bounded(
+        t.event,
+        "create_invoice",
+        bed.wallet.create_invoice(InvoiceRequest::amountless()),
+    )
+    .await?
+    .context("create amountless invoice")?;
+    let paid = bounded(
+        t.pay,
+        "pay_invoice",
+        bed.counterparty.pay_invoice(
+            PayInvoiceRequest::new(created.payment_request.clone(), 10_000)
+                .amount_msat(7_000)
+                .timeout(t.pay),
+        ),
+    )
+    .await?
+    .context("pay amountless invoice")?;
+    ensure!(paid.status.is_succeeded(), "payment: {:?}", paid.status);
+    let item = next_paid(&mut stream, t.event).await?;
+    ensure_eq!(item.amount_received_msat, 7_000, "amount on the stream");
+    let status = eventually(t.event, "the invoice to be paid", || async {
+        bed.wallet
+            .get_invoice_status(&created.checking_id)
+            .await
+            .ok()
+            .filter(InvoiceStatus::is_paid)
+    })
+    .await?;
+    ensure!(
+        matches!(
+            status,
+            InvoiceStatus::Paid {
+                amount_received_msat: 7_000,
+                ..
+            }
+        ),
+        "status: {status:?}"
+    );
+    Ok(())
+}

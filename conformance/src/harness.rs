@@ -1,0 +1,195 @@
+//! What a backend crate provides to run the suite: a [`Harness`] that sets up a [`TestBed`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wallet_core::{Wallet, async_trait};
+
+/// Sets up what each behaviour runs against. Called once per behaviour, so a harness can give
+/// every test fresh wallets (and must, where behaviours check exact balances).
+#[async_trait]
+pub trait Harness: Send + Sync + 'static {
+    /// Creates a fresh test bed, or says why it cannot (a server that is not running, with how
+    /// to start it).
+    async fn setup(&self) -> Result<TestBed, HarnessError>;
+}
+
+/// Why a harness could not do something.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HarnessError {
+    /// The harness did not implement this hook. Behaviours needing it fail: implement the hook.
+    #[error("the harness does not provide `{0}`; implement it to run this behaviour")]
+    NotProvided(&'static str),
+    /// The backend cannot do this at all (e.g. a server whose funding source has no stuck
+    /// payments). Behaviours needing it are reported as unsupported, with this reason.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Setting up failed; the message says how to fix it (e.g. how to start the server).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// How the wallet under test behaves when it pays its own invoice: the suite checks that the
+/// documented behaviour is what happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfPayment {
+    /// It pays itself (LNbits, Core Lightning, the fake network).
+    Succeeds,
+    /// It refuses before dispatch or fails (lnd: "self-payments not allowed").
+    Refused,
+}
+
+/// Timeouts the suite uses against this backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// How long to wait for an event (a stream item, a state change).
+    pub event: Duration,
+    /// The `timeout` given to payments expected to finish.
+    pub pay: Duration,
+    /// The `timeout` given to payments expected to stay pending (hold invoices, stalls).
+    pub short_pay: Duration,
+    /// The longest a whole behaviour may take.
+    pub behaviour: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            event: Duration::from_secs(10),
+            pay: Duration::from_secs(20),
+            short_pay: Duration::from_secs(2),
+            behaviour: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Everything one behaviour runs against.
+#[derive(Clone)]
+pub struct TestBed {
+    /// The wallet under test. The harness funds it, so that it can pay a few thousand sats.
+    pub wallet: Arc<dyn Wallet>,
+    /// A wallet on the same network that pays the wallet's invoices and issues invoices for it
+    /// to pay. It should support amountless payments and hold invoices where the network can.
+    pub counterparty: Arc<dyn Wallet>,
+    /// A wallet on the same backend with wrong credentials, if the backend has credentials.
+    pub with_bad_credentials: Option<Arc<dyn Wallet>>,
+    /// Fault injection.
+    pub faults: Arc<dyn FaultHooks>,
+    /// Credentials of the wallet under test, which must never appear in its output.
+    pub secrets: Vec<String>,
+    /// What a self-payment does on this backend.
+    pub self_payment: SelfPayment,
+    /// Whether balances change by exactly amount + fee (no other activity on the wallet).
+    pub exact_balances: bool,
+    /// Timeouts.
+    pub timing: Timing,
+}
+
+impl TestBed {
+    /// A test bed with no fault hooks, no secrets, exact balances, self-payments that succeed
+    /// and default timing. Adjust with the setters.
+    pub fn new(wallet: Arc<dyn Wallet>, counterparty: Arc<dyn Wallet>) -> Self {
+        Self {
+            wallet,
+            counterparty,
+            with_bad_credentials: None,
+            faults: Arc::new(NoFaults),
+            secrets: Vec::new(),
+            self_payment: SelfPayment::Succeeds,
+            exact_balances: true,
+            timing: Timing::default(),
+        }
+    }
+
+    /// Sets the fault hooks.
+    pub fn faults(mut self, faults: Arc<dyn FaultHooks>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Adds a secret that must never be shown.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// Sets a wallet with wrong credentials.
+    pub fn with_bad_credentials(mut self, wallet: Arc<dyn Wallet>) -> Self {
+        self.with_bad_credentials = Some(wallet);
+        self
+    }
+
+    /// Sets the self-payment behaviour.
+    pub fn self_payment(mut self, behaviour: SelfPayment) -> Self {
+        self.self_payment = behaviour;
+        self
+    }
+
+    /// Says balances may move for other reasons than the suite's payments.
+    pub fn inexact_balances(mut self) -> Self {
+        self.exact_balances = false;
+        self
+    }
+
+    /// Sets the timeouts.
+    pub fn timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+}
+
+impl fmt::Debug for TestBed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestBed")
+            .field("wallet", &self.wallet)
+            .field("counterparty", &self.counterparty)
+            .field("secrets", &self.secrets.len())
+            .field("self_payment", &self.self_payment)
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ways to make the backend under test misbehave. Every hook defaults to
+/// [`HarnessError::NotProvided`], which fails the behaviours that need it.
+#[async_trait]
+pub trait FaultHooks: Send + Sync {
+    /// Restarts the backend (node or server): open streams end, state survives. Returns once it
+    /// serves again.
+    async fn restart_backend(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("restart_backend"))
+    }
+
+    /// Makes the backend unreachable for the wallet under test.
+    async fn take_backend_offline(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("take_backend_offline"))
+    }
+
+    /// Makes it reachable again.
+    async fn bring_backend_online(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("bring_backend_online"))
+    }
+
+    /// The next payment the wallet under test sends is dispatched but stays in flight until
+    /// [`FaultHooks::release_stalled_payments`].
+    async fn stall_next_payment(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("stall_next_payment"))
+    }
+
+    /// Lets stalled payments succeed.
+    async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("release_stalled_payments"))
+    }
+
+    /// The next payment the wallet under test sends fails at the node (a terminal failure).
+    async fn fail_next_payment(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("fail_next_payment"))
+    }
+}
+
+/// Fault hooks that provide nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFaults;
+
+impl FaultHooks for NoFaults {}

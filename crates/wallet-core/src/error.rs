@@ -1,0 +1,151 @@
+//! Errors: one enum for every call, and [`PayError`] for payments that never left.
+
+use std::fmt;
+
+use crate::WalletFeature;
+
+/// What went wrong in a wallet call.
+///
+/// Errors never contain secrets: backends redact keys, macaroons, runes and preimages before
+/// building one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalletError {
+    /// The request is malformed; `field` names the offending input.
+    #[error("invalid {field}: {reason}")]
+    InvalidRequest {
+        /// The request field or setting at fault, e.g. `amount_msat` or `LNBITS_ENDPOINT`.
+        field: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The backend does not support this feature; [`crate::Wallet::features`] agrees.
+    #[error("{0} is not supported by this backend")]
+    Unsupported(WalletFeature),
+    /// The request conflicts with the current state, e.g. settling a hold invoice that has not
+    /// been paid yet, or reusing a payment hash.
+    #[error("invalid state: {0}")]
+    InvalidState(String),
+    /// The thing asked for does not exist (statuses report this as `Unknown` instead).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The credentials were refused. The message never contains the credential itself.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The backend could not be reached or did not answer in time. Retrying may help.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend answered with an error this crate has no better variant for.
+    #[error("backend error{}: {message}", DisplayCode(*.code))]
+    Backend {
+        /// The backend's own error code (HTTP status, gRPC code, JSON-RPC code), if any.
+        code: Option<i64>,
+        /// The backend's message.
+        message: String,
+    },
+}
+
+struct DisplayCode(Option<i64>);
+
+impl fmt::Display for DisplayCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(code) => write!(f, " {code}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl WalletError {
+    /// An [`WalletError::InvalidRequest`] naming `field`.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`WalletError::Backend`] error.
+    pub fn backend(code: Option<i64>, message: impl Into<String>) -> Self {
+        Self::Backend {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the same call may succeed if retried later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
+    /// The request field this error is about, if it is an invalid request.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidRequest { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// A payment that was **not sent**: no money can have left the wallet.
+///
+/// [`crate::Wallet::pay_invoice`] returns this only when the payment was refused before
+/// dispatch: a bad, expired or wrong-network invoice, a missing amount, an unsupported option,
+/// bad credentials, or a node that rejected the request before creating a payment. Whenever money
+/// *may* have moved (a timeout, a dropped connection, an unreadable answer after dispatch) the
+/// result is `Ok` with [`crate::PaymentStatus::Pending`] instead, and
+/// [`crate::Wallet::get_payment_status`] tells the final state later.
+///
+/// There is deliberately no `From<WalletError>`: a backend must decide, at each `?`, that the
+/// error happened before anything was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("payment not sent: {reason}")]
+pub struct PayError {
+    reason: WalletError,
+}
+
+impl PayError {
+    /// Wraps an error raised before the payment was dispatched.
+    pub fn not_sent(reason: WalletError) -> Self {
+        Self { reason }
+    }
+
+    /// Why the payment was refused.
+    pub fn reason(&self) -> &WalletError {
+        &self.reason
+    }
+
+    /// Unwraps the reason.
+    pub fn into_reason(self) -> WalletError {
+        self.reason
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_field_and_the_code() {
+        let err = WalletError::invalid("amount_msat", "must be positive");
+        assert_eq!(err.to_string(), "invalid amount_msat: must be positive");
+        let err = WalletError::backend(Some(520), "boom");
+        assert_eq!(err.to_string(), "backend error 520: boom");
+        let err = WalletError::backend(None, "boom");
+        assert_eq!(err.to_string(), "backend error: boom");
+    }
+
+    #[test]
+    fn only_unavailable_is_retryable() {
+        assert!(WalletError::Unavailable("down".into()).is_retryable());
+        assert!(!WalletError::Unauthorized("bad key".into()).is_retryable());
+        assert!(!WalletError::Unsupported(WalletFeature::HoldInvoice).is_retryable());
+    }
+
+    #[test]
+    fn a_pay_error_says_nothing_was_sent() {
+        let err = PayError::not_sent(WalletError::invalid("bolt11", "expired"));
+        assert_eq!(err.to_string(), "payment not sent: invalid bolt11: expired");
+        assert_eq!(err.reason().field(), Some("bolt11"));
+    }
+}

@@ -1,0 +1,39 @@
+#![doc = include_str!("../README.md")]
+
+pub mod amount;
+pub mod backoff;
+pub mod bolt11;
+pub mod deadline;
+mod error;
+mod features;
+mod hash;
+pub mod hex;
+mod invoice;
+mod node;
+pub mod pay_lock;
+mod payment;
+pub mod registry;
+mod secret;
+mod stream;
+pub mod supervisor;
+pub mod time;
+mod wallet;
+
+pub use async_trait::async_trait;
+pub use error::{PayError, WalletError};
+pub use features::{Features, WalletFeature};
+pub use hash::{DescriptionHash, PaymentHash, Preimage, sha256};
+pub use invoice::{
+    HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus, MAX_EXPIRY, MAX_MEMO_BYTES,
+    MAX_UNHASHED_DESCRIPTION_BYTES,
+};
+pub use node::{ChannelInfo, NodeInfo, PeerInfo};
+pub use payment::{
+    DEFAULT_PAY_TIMEOUT, FailureReason, MAX_PAY_TIMEOUT, PayInvoiceRequest, PaymentResponse,
+    PaymentStatus,
+};
+pub use registry::{Registry, Settings};
+pub use secret::Secret;
+pub use stream::{PaidInvoice, PaidInvoiceStream, StreamCursor};
+pub use supervisor::{StreamHealth, SupervisedStream, SupervisorConfig};
+pub use wallet::{StatusResponse, Wallet};

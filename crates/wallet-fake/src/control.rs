@@ -1,0 +1,110 @@
+//! Fault controls: what tests use to make a node misbehave the way real nodes do.
+
+use std::time::Duration;
+
+use wallet_core::{FailureReason, PaymentHash};
+
+use crate::node::FakeNode;
+use crate::state::PaymentFault;
+
+/// How to resolve a stalled payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Deliver it: the payee is paid and the payer learns the preimage.
+    Succeed,
+    /// Fail it: the payer gets the money back.
+    Fail(FailureReason),
+}
+
+/// Fault controls of one node. Faults on payments apply to the next payments this node sends,
+/// in the order they were set.
+#[derive(Clone, Debug)]
+pub struct FakeControl {
+    node: FakeNode,
+}
+
+impl FakeControl {
+    pub(crate) fn new(node: FakeNode) -> Self {
+        Self { node }
+    }
+
+    fn push_fault(&self, fault: PaymentFault) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.faults.push_back(fault);
+        }
+    }
+
+    /// The next payment fails at once with `reason`; no money moves.
+    pub fn fail_next_payment(&self, reason: FailureReason) {
+        self.push_fault(PaymentFault::Fail(reason));
+    }
+
+    /// The next payment is dispatched (the money is locked) and stays in flight until
+    /// [`FakeControl::release_payment`].
+    pub fn stall_next_payment(&self) {
+        self.push_fault(PaymentFault::Stall);
+    }
+
+    /// The next payment stays in flight for `delay`, then succeeds.
+    pub fn delay_next_payment(&self, delay: Duration) {
+        self.push_fault(PaymentFault::SucceedAfter(delay));
+    }
+
+    /// Resolves a stalled or delayed payment. `false` if it was not in flight, or is held by a
+    /// hold invoice (which only its owner can settle).
+    pub fn release_payment(&self, payment_hash: &PaymentHash, release: Release) -> bool {
+        let now = wallet_core::time::unix_now();
+        let failure = match release {
+            Release::Succeed => None,
+            Release::Fail(reason) => Some(reason),
+        };
+        let mut state = self.node.network.shared.lock();
+        state
+            .release(&self.node.id, payment_hash, failure, now)
+            .unwrap_or(false)
+    }
+
+    /// Resolves every payment of this node still in flight; returns how many were resolved.
+    pub fn release_all(&self, release: Release) -> usize {
+        let in_flight = self.node.network.shared.lock().in_flight(&self.node.id);
+        in_flight
+            .iter()
+            .filter(|hash| self.release_payment(hash, release.clone()))
+            .count()
+    }
+
+    /// Ends every open paid-invoice stream of this node with an error, as a dropped connection
+    /// would.
+    pub fn cut_streams(&self) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.connection_generation += 1;
+            node.notify();
+        }
+    }
+
+    /// Simulates a restart: streams end with an error; invoices, payments and balances survive.
+    pub fn restart(&self) {
+        self.cut_streams();
+    }
+
+    /// Takes the node offline (every call fails as unreachable, streams end, payments to it find
+    /// no route) or back online.
+    pub fn set_offline(&self, offline: bool) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.offline = offline;
+            node.notify();
+        }
+    }
+
+    /// Sets the node's balance.
+    pub fn set_balance_msat(&self, balance_msat: u64) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.balance_msat = balance_msat;
+            node.notify();
+        }
+    }
+}

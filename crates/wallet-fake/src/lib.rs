@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod control;
+mod error;
+mod keys;
+mod network;
+mod node;
+pub mod settings;
+mod snapshot;
+mod state;
+mod wallet;
+
+pub use config::{NetworkConfig, NodeConfig};
+pub use control::{FakeControl, Release};
+pub use error::FakeNodeError;
+pub use network::FakeNetwork;
+pub use node::{FakeNode, NewInvoice};
+pub use snapshot::{
+    AttemptSnapshot, FakeInvoiceState, FakePaymentState, InvoiceSnapshot, NodeId, PaymentSnapshot,
+    SendOutcome,
+};
+pub use wallet::FakeWallet;

@@ -1,0 +1,263 @@
+//! [`FakeWallet`]: the [`Wallet`] trait on a fake node.
+
+use std::fmt;
+
+use futures::StreamExt;
+use wallet_core::bolt11::check_payable;
+use wallet_core::{
+    ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
+    NodeInfo, PaidInvoice, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash,
+    PaymentResponse, PaymentStatus, PeerInfo, Preimage, StatusResponse, StreamCursor, Wallet,
+    WalletError, async_trait,
+};
+
+use crate::control::FakeControl;
+use crate::node::{FakeNode, NewInvoice};
+use crate::snapshot::{FakeInvoiceState, FakePaymentState, InvoiceSnapshot, PaymentSnapshot};
+
+/// A wallet on a node of a [`crate::FakeNetwork`]: LNbits' `FakeWallet`, but with real
+/// payments between nodes, every invoice and payment state, hold invoices and fault controls.
+///
+/// It supports every [`wallet_core::WalletFeature`]. A lone wallet can pay its own invoices
+/// (without fees), as in LNbits.
+#[derive(Clone)]
+pub struct FakeWallet {
+    node: FakeNode,
+}
+
+impl FakeWallet {
+    /// A wallet on `node`.
+    pub fn new(node: FakeNode) -> Self {
+        Self { node }
+    }
+
+    /// The node behind the wallet.
+    pub fn node(&self) -> &FakeNode {
+        &self.node
+    }
+
+    /// The node's fault controls.
+    pub fn control(&self) -> FakeControl {
+        self.node.control()
+    }
+}
+
+impl fmt::Debug for FakeWallet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeWallet")
+            .field("node", &self.node)
+            .finish()
+    }
+}
+
+fn invoice_response(invoice: InvoiceSnapshot) -> InvoiceResponse {
+    InvoiceResponse {
+        checking_id: invoice.payment_hash,
+        expires_at: invoice.expires_at(),
+        payment_request: invoice.bolt11,
+    }
+}
+
+fn payment_status(payment: &PaymentSnapshot) -> PaymentStatus {
+    match &payment.state {
+        FakePaymentState::InFlight => PaymentStatus::Pending,
+        FakePaymentState::Succeeded { preimage, fee_msat } => {
+            PaymentStatus::checked_success(&payment.payment_hash, *preimage, *fee_msat)
+        }
+        FakePaymentState::Failed { reason } => PaymentStatus::Failed {
+            reason: reason.clone(),
+        },
+    }
+}
+
+fn invoice_status(invoice: &InvoiceSnapshot) -> Result<InvoiceStatus, WalletError> {
+    Ok(match invoice.state {
+        FakeInvoiceState::Open => InvoiceStatus::Pending,
+        FakeInvoiceState::Accepted { amount_msat } => InvoiceStatus::Held {
+            amount_received_msat: amount_msat,
+        },
+        FakeInvoiceState::Settled {
+            amount_received_msat,
+            paid_at,
+            ..
+        } => {
+            let preimage = invoice
+                .preimage
+                .ok_or_else(|| WalletError::backend(None, "settled invoice without a preimage"))?;
+            InvoiceStatus::checked_paid(
+                &invoice.payment_hash,
+                preimage,
+                amount_received_msat,
+                paid_at,
+            )?
+        }
+        FakeInvoiceState::Canceled => InvoiceStatus::Cancelled,
+        FakeInvoiceState::Expired => InvoiceStatus::Expired,
+    })
+}
+
+fn paid_invoice(invoice: InvoiceSnapshot) -> Result<PaidInvoice, WalletError> {
+    match invoice.state {
+        FakeInvoiceState::Settled {
+            amount_received_msat,
+            settle_index,
+            paid_at,
+        } => Ok(PaidInvoice {
+            payment_hash: invoice.payment_hash,
+            amount_received_msat,
+            paid_at,
+            cursor: StreamCursor::from_index(settle_index),
+        }),
+        _ => Err(WalletError::backend(
+            None,
+            "stream yielded an unsettled invoice",
+        )),
+    }
+}
+
+fn new_invoice(request: &InvoiceRequest) -> NewInvoice {
+    NewInvoice {
+        amount_msat: request.amount_msat,
+        memo: request.memo.clone().unwrap_or_default(),
+        description_hash: request.effective_description_hash(),
+        expiry: request.expiry,
+        preimage: None,
+        hold_payment_hash: None,
+    }
+}
+
+#[async_trait]
+impl Wallet for FakeWallet {
+    fn features(&self) -> Features {
+        Features::all()
+    }
+
+    async fn status(&self) -> Result<StatusResponse, WalletError> {
+        Ok(StatusResponse {
+            balance_msat: self.node.balance_msat()?,
+        })
+    }
+
+    async fn create_invoice(
+        &self,
+        request: InvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
+        request.validate()?;
+        let invoice = self.node.create_invoice(new_invoice(&request))?;
+        Ok(invoice_response(invoice))
+    }
+
+    async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
+        let checked = check_payable(&request, Some(self.node.currency()))?;
+        let payment_hash = checked.invoice.payment_hash();
+        // The node refuses before dispatch or not at all, so its errors mean nothing was sent.
+        let outcome = self
+            .node
+            .pay(&checked.invoice, checked.amount_msat, request.max_fee_msat)
+            .map_err(|err| PayError::not_sent(err.into()))?;
+        let mut payment = outcome.payment().clone();
+        if !payment.state.is_final() {
+            // Once dispatched, any trouble while waiting leaves the payment pending.
+            if let Ok(Some(latest)) = self
+                .node
+                .wait_for_payment(&payment_hash, request.timeout)
+                .await
+            {
+                payment = latest;
+            }
+        }
+        Ok(PaymentResponse {
+            checking_id: payment_hash,
+            status: payment_status(&payment),
+        })
+    }
+
+    async fn get_invoice_status(
+        &self,
+        checking_id: &PaymentHash,
+    ) -> Result<InvoiceStatus, WalletError> {
+        match self.node.invoice(checking_id)? {
+            Some(invoice) => invoice_status(&invoice),
+            None => Ok(InvoiceStatus::Unknown),
+        }
+    }
+
+    async fn get_payment_status(
+        &self,
+        checking_id: &PaymentHash,
+    ) -> Result<PaymentStatus, WalletError> {
+        Ok(match self.node.payment(checking_id)? {
+            Some(payment) => payment_status(&payment),
+            None => PaymentStatus::Unknown,
+        })
+    }
+
+    async fn paid_invoices_stream(
+        &self,
+        resume_from: Option<StreamCursor>,
+    ) -> Result<PaidInvoiceStream, WalletError> {
+        let after = resume_from
+            .as_ref()
+            .map(StreamCursor::to_index)
+            .transpose()?;
+        let stream = self.node.paid_invoices(after)?;
+        Ok(stream
+            .map(|item| item.map_err(WalletError::from).and_then(paid_invoice))
+            .boxed())
+    }
+
+    async fn create_hold_invoice(
+        &self,
+        request: HoldInvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
+        request.invoice.validate()?;
+        let mut new = new_invoice(&request.invoice);
+        new.hold_payment_hash = Some(request.payment_hash);
+        Ok(invoice_response(self.node.create_invoice(new)?))
+    }
+
+    async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
+        Ok(self.node.settle_hold_invoice(preimage)?)
+    }
+
+    async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
+        Ok(self.node.cancel_invoice(payment_hash)?)
+    }
+
+    async fn node_info(&self) -> Result<NodeInfo, WalletError> {
+        let balance_msat = self.node.balance_msat()?;
+        Ok(NodeInfo {
+            pubkey: self.node.pubkey_hex(),
+            alias: self.node.alias().to_owned(),
+            network: bitcoin::Network::from(self.node.currency().clone())
+                .to_core_arg()
+                .to_owned(),
+            block_height: self.node.network().config().block_height,
+            num_peers: 1,
+            num_active_channels: 1,
+            channel_balance_msat: balance_msat,
+        })
+    }
+
+    async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
+        let local_balance_msat = self.node.balance_msat()?;
+        let remote_balance_msat = self.node.network().config().hub_liquidity_msat;
+        Ok(vec![ChannelInfo {
+            id: format!("{}x1x0", self.node.network().config().block_height),
+            peer_pubkey: self.node.hub_pubkey_hex(),
+            capacity_msat: local_balance_msat.saturating_add(remote_balance_msat),
+            local_balance_msat,
+            remote_balance_msat,
+            active: true,
+        }])
+    }
+
+    async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
+        self.node.balance_msat()?;
+        Ok(vec![PeerInfo {
+            pubkey: self.node.hub_pubkey_hex(),
+            address: None,
+            connected: true,
+        }])
+    }
+}
