@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wallet_core::{Wallet, async_trait};
+use wallet_core::{PaymentHash, Wallet, async_trait};
 
 /// Sets up what each behaviour runs against. Called once per behaviour, so a harness can give
 /// every test fresh wallets (and must, where behaviours check exact balances).
@@ -151,8 +151,8 @@ impl fmt::Debug for TestBed {
     }
 }
 
-/// Ways to make the backend under test misbehave. Every hook defaults to
-/// [`HarnessError::NotProvided`], which fails the behaviours that need it.
+/// Ways to make the backend under test misbehave, and to observe what it did. Every hook
+/// defaults to [`HarnessError::NotProvided`], which fails the behaviours that need it.
 #[async_trait]
 pub trait FaultHooks: Send + Sync {
     /// Restarts the backend (node or server): open streams end, state survives. Returns once it
@@ -185,6 +185,15 @@ pub trait FaultHooks: Send + Sync {
     /// The next payment the wallet under test sends fails at the node (a terminal failure).
     async fn fail_next_payment(&self) -> Result<(), HarnessError> {
         Err(HarnessError::NotProvided("fail_next_payment"))
+    }
+
+    /// How many payment attempts the backend dispatched for `payment_hash`, as the node itself
+    /// records them (lnd's HTLC attempts, Core Lightning's `listsendpays` entries). The
+    /// never-pay-twice behaviours check it is one. [`HarnessError::Unsupported`] makes them rely
+    /// on balances alone.
+    async fn dispatched_attempts(&self, payment_hash: &PaymentHash) -> Result<usize, HarnessError> {
+        let _ = payment_hash;
+        Err(HarnessError::NotProvided("dispatched_attempts"))
     }
 }
 

@@ -28,6 +28,18 @@ fn request(invoice: &InvoiceResponse, bed: &TestBed) -> PayInvoiceRequest {
     PayInvoiceRequest::new(invoice.payment_request.clone(), FEE_LIMIT_MSAT).timeout(bed.timing.pay)
 }
 
+/// Checks, where the harness can observe it, that exactly one attempt was dispatched.
+async fn dispatched_once(bed: &TestBed, invoice: &InvoiceResponse) -> Result<(), Stop> {
+    match bed.faults.dispatched_attempts(&invoice.checking_id).await {
+        Ok(attempts) => {
+            ensure_eq!(attempts, 1, "payment attempts the node dispatched");
+            Ok(())
+        }
+        Err(crate::HarnessError::Unsupported(_)) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
 async fn wait_paid(bed: &TestBed, invoice: &InvoiceResponse) -> Result<InvoiceStatus, Stop> {
     eventually(
         bed.timing.event,
@@ -122,6 +134,7 @@ pub async fn paying_concurrently_sends_once(bed: TestBed) -> Verdict {
             other => return Err(fail(format!("a concurrent call reported {other:?}"))),
         }
     }
+    dispatched_once(&bed, &target).await?;
     let fee_msat = match fee {
         Some(fee) => fee,
         None => match payment_status(&*bed.wallet, &target.checking_id, t.event).await? {

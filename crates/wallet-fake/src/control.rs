@@ -28,6 +28,11 @@ impl FakeControl {
         Self { node }
     }
 
+    /// The node these controls act on.
+    pub fn node(&self) -> &FakeNode {
+        &self.node
+    }
+
     fn push_fault(&self, fault: PaymentFault) {
         let mut state = self.node.network.shared.lock();
         if let Ok(node) = state.node_mut(&self.node.id) {

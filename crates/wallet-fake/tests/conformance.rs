@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use wallet_conformance::{FaultHooks, Harness, HarnessError, TestBed};
-use wallet_core::{FailureReason, async_trait, hex};
+use wallet_core::{FailureReason, PaymentHash, async_trait, hex};
 use wallet_fake::{FakeControl, FakeNetwork, FakeWallet, NodeConfig, Release};
 
 struct FakeHarness;
@@ -41,6 +41,15 @@ impl FaultHooks for FakeFaults {
     async fn fail_next_payment(&self) -> Result<(), HarnessError> {
         self.0.fail_next_payment(FailureReason::NoRoute);
         Ok(())
+    }
+
+    async fn dispatched_attempts(&self, payment_hash: &PaymentHash) -> Result<usize, HarnessError> {
+        let payment = self
+            .0
+            .node()
+            .payment(payment_hash)
+            .map_err(|err| HarnessError::Failed(err.to_string()))?;
+        Ok(payment.map_or(0, |payment| payment.attempts.len()))
     }
 }
 
