@@ -106,6 +106,7 @@ pub async fn paying_twice_sends_once(bed: TestBed) -> Verdict {
         first.status,
         "the second call reports the first payment"
     );
+    dispatched_once(&bed, &target).await?;
     if bed.exact_balances {
         balance_becomes(&*bed.wallet, start - 11_000 - fee_msat, t.event).await?;
     }
