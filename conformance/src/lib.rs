@@ -111,11 +111,8 @@ macro_rules! __expand_behaviours {
 __behaviour_list!(table []);
 
 /// Expands to one `#[test]` per behaviour, each running it against a fresh test bed from the
-/// harness expression.
-///
-/// ```ignore
-/// wallet_conformance::suite!(MyHarness::default());
-/// ```
+/// harness expression: `wallet_conformance::suite!(MyHarness::default());` at the top level of
+/// an integration test. The crate documentation has a complete example.
 #[macro_export]
 macro_rules! suite {
     ($harness:expr) => {

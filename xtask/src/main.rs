@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! ```text
+//! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
+//! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake)
+//! cargo xtask bench                      speed and memory benchmarks
+//! ```
+
+mod bench;
+mod ci;
+mod cmd;
+mod conformance;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("conformance") => conformance::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci                          fmt check, clippy -D warnings, all tests, docs without warnings,
+                              and the conformance run: exactly what CI runs
+  conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake)
+  bench                       speed and memory benchmarks, side by side";

@@ -1,1 +1,249 @@
-fn main() {}
+//! `lnwallet`: a command line for any Lightning funding source, configured the LNbits way.
+//!
+//! Exit codes: 0 done (a payment succeeded); 1 error, nothing was sent; 2 bad usage; 3 the
+//! payment failed; 4 the payment is pending (check again with `payment-status`).
+
+mod amount;
+mod args;
+mod demo;
+mod output;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use futures::StreamExt;
+use wallet_core::amount::default_fee_limit_msat;
+use wallet_core::bolt11::Bolt11;
+use wallet_core::registry::BACKEND_CLASS_SETTING;
+use wallet_core::{
+    DescriptionHash, InvoiceRequest, PayInvoiceRequest, PaymentHash, PaymentStatus, Settings,
+    StreamCursor, SupervisedStream, SupervisorConfig, Wallet, WalletError,
+};
+
+use crate::args::{Cli, Command};
+use crate::output::Format;
+
+/// An error and the exit code it maps to.
+struct Failure {
+    message: String,
+    exit_code: u8,
+}
+
+impl From<WalletError> for Failure {
+    fn from(err: WalletError) -> Self {
+        Self {
+            message: err.to_string(),
+            exit_code: 1,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = if cli.json {
+        Format::Json
+    } else {
+        Format::Human
+    };
+    match run(cli, format).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    output::error_json(&failure.message, i32::from(failure.exit_code))
+                ),
+                Format::Human => eprintln!("error: {}", failure.message),
+            }
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}
+
+async fn run(cli: Cli, format: Format) -> Result<(), Failure> {
+    match cli.command {
+        Command::Demo => return Ok(demo::run(format).await?),
+        Command::Backends => {
+            list_backends(format);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let settings = settings(&cli)?;
+    let wallet: Arc<dyn Wallet> = Arc::from(lnwallet::from_settings(&settings)?);
+    match cli.command {
+        Command::Status => {
+            let status = wallet.status().await?;
+            format.print(&status, || output::status(&status));
+        }
+        Command::Invoice {
+            amount,
+            memo,
+            expiry,
+            description_hash,
+            unhashed_description,
+        } => {
+            let mut request = InvoiceRequest::new(amount::parse_msat(&amount, "amount")?);
+            request.memo = memo;
+            request.expiry = expiry.map(Duration::from_secs);
+            request.description_hash = description_hash
+                .as_deref()
+                .map(DescriptionHash::from_hex)
+                .transpose()?;
+            request.unhashed_description = unhashed_description.map(String::into_bytes);
+            let invoice = wallet.create_invoice(request).await?;
+            format.print(&invoice, || output::invoice(&invoice));
+        }
+        Command::Pay {
+            bolt11,
+            max_fee,
+            amount,
+            timeout,
+        } => {
+            let amount_msat = amount
+                .as_deref()
+                .map(|text| amount::parse_msat(text, "amount"))
+                .transpose()?;
+            let max_fee_msat = match max_fee {
+                Some(text) => amount::parse_msat(&text, "max_fee")?,
+                None => {
+                    let invoice_amount = Bolt11::parse(&bolt11)?.amount_msat();
+                    default_fee_limit_msat(invoice_amount.or(amount_msat).unwrap_or(0))
+                }
+            };
+            let mut request =
+                PayInvoiceRequest::new(bolt11, max_fee_msat).timeout(Duration::from_secs(timeout));
+            request.amount_msat = amount_msat;
+            let response = wallet.pay_invoice(request).await.map_err(|err| Failure {
+                message: err.to_string(),
+                exit_code: 1,
+            })?;
+            format.print(&response, || output::payment(&response));
+            return payment_exit(&response.status);
+        }
+        Command::InvoiceStatus { payment_hash } => {
+            let status = wallet
+                .get_invoice_status(&PaymentHash::from_hex(&payment_hash)?)
+                .await?;
+            format.print(&status, || output::invoice_status(&status));
+        }
+        Command::PaymentStatus { payment_hash } => {
+            let status = wallet
+                .get_payment_status(&PaymentHash::from_hex(&payment_hash)?)
+                .await?;
+            format.print(&status, || output::payment_status(&status));
+            return payment_exit(&status);
+        }
+        Command::Watch {
+            cursor,
+            count,
+            timeout,
+        } => watch(wallet, cursor, count, timeout, format).await?,
+        Command::Demo | Command::Backends => {}
+    }
+    Ok(())
+}
+
+fn payment_exit(status: &PaymentStatus) -> Result<(), Failure> {
+    match status {
+        PaymentStatus::Failed { reason } => Err(Failure {
+            message: format!("payment failed: {reason}"),
+            exit_code: 3,
+        }),
+        PaymentStatus::Pending => Err(Failure {
+            message: "payment pending: check again with payment-status".into(),
+            exit_code: 4,
+        }),
+        PaymentStatus::Succeeded { .. } | PaymentStatus::Unknown => Ok(()),
+    }
+}
+
+/// Settings from an env file, then the environment, then `--set`, then `--backend`; the
+/// embedded FakeWallet when none names a backend.
+fn settings(cli: &Cli) -> Result<Settings, Failure> {
+    let mut settings = match &cli.env_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|err| Failure {
+                message: format!("cannot read {}: {err}", path.display()),
+                exit_code: 1,
+            })?;
+            Settings::from_dotenv(&text)?
+        }
+        None => Settings::new(),
+    };
+    settings = settings.merged_with(&Settings::from_env());
+    for pair in &cli.settings {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(Failure {
+                message: format!("--set takes KEY=VALUE, got {pair:?}"),
+                exit_code: 2,
+            });
+        };
+        settings.set(key.trim(), value);
+    }
+    if let Some(backend) = &cli.backend {
+        settings.set(BACKEND_CLASS_SETTING, backend.as_str());
+    }
+    if settings.get(BACKEND_CLASS_SETTING).is_none() {
+        settings.set(BACKEND_CLASS_SETTING, lnwallet::DEFAULT_CLASS);
+    }
+    Ok(settings)
+}
+
+async fn watch(
+    wallet: Arc<dyn Wallet>,
+    cursor: Option<String>,
+    count: Option<usize>,
+    timeout: Option<u64>,
+    format: Format,
+) -> Result<(), Failure> {
+    let mut stream = SupervisedStream::new(
+        wallet,
+        cursor.map(StreamCursor::new),
+        SupervisorConfig::default(),
+    );
+    format.note("watching for paid invoices (Ctrl-C to stop)");
+    let deadline = timeout.map(|secs| tokio::time::Instant::now() + Duration::from_secs(secs));
+    let mut seen = 0;
+    while count.is_none_or(|count| seen < count) {
+        let next = async {
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, stream.next()).await.ok(),
+                None => Some(stream.next().await),
+            }
+        };
+        tokio::select! {
+            item = next => match item {
+                None => break,
+                Some(None) => return Err(Failure { message: "the stream ended".into(), exit_code: 1 }),
+                Some(Some(Err(err))) => return Err(err.into()),
+                Some(Some(Ok(paid))) => {
+                    seen += 1;
+                    format.print(&paid, || output::paid(&paid));
+                }
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    Ok(())
+}
+
+fn list_backends(format: Format) {
+    let registry = lnwallet::registry();
+    let backends: Vec<_> = registry
+        .backends()
+        .iter()
+        .map(|entry| serde_json::json!({ "class": entry.class_name, "settings": entry.setting_keys }))
+        .collect();
+    format.print(&backends, || {
+        registry
+            .backends()
+            .iter()
+            .map(|entry| format!("{}: {}", entry.class_name, entry.setting_keys.join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+}

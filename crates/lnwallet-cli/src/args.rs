@@ -1,0 +1,95 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// A command line for any Lightning funding source, configured with LNbits' settings.
+///
+/// Settings come from the environment, an optional env file, `--set KEY=VALUE` and
+/// `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
+/// in-memory FakeWallet, whose state lasts for one command (try `demo`).
+#[derive(Debug, Parser)]
+#[command(name = "lnwallet", version, about, long_about)]
+pub(crate) struct Cli {
+    /// The backend class, as LNBITS_BACKEND_WALLET_CLASS (e.g. FakeWallet).
+    #[arg(long, global = true, value_name = "CLASS")]
+    pub backend: Option<String>,
+    /// A setting, e.g. --set FAKE_WALLET_SECRET=abc (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// Read settings from an LNbits-style .env file (environment variables win over it).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show the balance.
+    Status,
+    /// Create an invoice. AMOUNT is in msat, or with a suffix: 21sat, 21000msat.
+    Invoice {
+        /// The amount (msat, or with a `sat`/`msat` suffix).
+        amount: String,
+        /// The memo.
+        #[arg(long)]
+        memo: Option<String>,
+        /// Expiry in seconds.
+        #[arg(long, value_name = "SECONDS")]
+        expiry: Option<u64>,
+        /// Commit to this description hash (64 hex digits) instead of the memo.
+        #[arg(long, value_name = "HEX")]
+        description_hash: Option<String>,
+        /// Commit to the sha256 of this text (LNURL metadata) instead of the memo.
+        #[arg(long, value_name = "TEXT", conflicts_with = "description_hash")]
+        unhashed_description: Option<String>,
+    },
+    /// Pay a BOLT11 invoice.
+    Pay {
+        /// The invoice.
+        bolt11: String,
+        /// Most to spend on fees (msat or with a suffix); default: LNbits' reserve, the larger of
+        /// 2 sat and 1 %.
+        #[arg(long, value_name = "AMOUNT")]
+        max_fee: Option<String>,
+        /// The amount, for an amountless invoice only.
+        #[arg(long, value_name = "AMOUNT")]
+        amount: Option<String>,
+        /// Seconds to wait for a final state before reporting pending.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        timeout: u64,
+    },
+    /// The state of an invoice, by payment hash.
+    InvoiceStatus {
+        /// The payment hash (checking id).
+        payment_hash: String,
+    },
+    /// The state of a payment, by payment hash.
+    PaymentStatus {
+        /// The payment hash (checking id).
+        payment_hash: String,
+    },
+    /// Print paid invoices as they arrive (reconnecting and resuming on its own).
+    Watch {
+        /// Resume after this cursor (from an earlier item).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Stop after this many invoices.
+        #[arg(long)]
+        count: Option<usize>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+    },
+    /// Two fake nodes: create an invoice, pay it, watch the stream, show the balances.
+    Demo,
+    /// List the backends of this build and the settings each reads.
+    Backends,
+}

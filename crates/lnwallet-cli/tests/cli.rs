@@ -1,0 +1,193 @@
+//! The `lnwallet` binary, run as a user would.
+
+// Helpers outside #[test] functions may panic too: a failed helper is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+fn lnwallet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnwallet"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run lnwallet")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn demo_creates_pays_streams_and_moves_balances() {
+    let output = lnwallet(&["demo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for step in [
+        "bob created an invoice for 21000000 msat: lnbcrt",
+        "alice paid it: succeeded",
+        "bob's stream: paid",
+        "bob's invoice: paid: 21000000 msat",
+        "(-21022000 msat: 21000000 paid + 22000 fee)",
+        "(+21000000 msat)",
+    ] {
+        assert!(text.contains(step), "missing {step:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn demo_as_json_reports_balances_before_and_after() {
+    let output = lnwallet(&["--json", "demo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let before = summary["bob"]["before_msat"].as_u64().unwrap();
+    let after = summary["bob"]["after_msat"].as_u64().unwrap();
+    assert_eq!(after - before, 21_000_000);
+    assert_eq!(summary["payment"]["status"]["state"], "succeeded");
+    assert_eq!(summary["streamed"]["amount_received_msat"], 21_000_000);
+}
+
+#[test]
+fn with_no_settings_it_runs_on_the_embedded_fake_wallet() {
+    let output = lnwallet(&["--json", "status"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(status["balance_msat"], 1_000_000_000);
+}
+
+#[test]
+fn an_invoice_is_printed_with_its_checking_id() {
+    let output = lnwallet(&[
+        "--json", "invoice", "21sat", "--memo", "tea", "--expiry", "600",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let invoice: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(
+        invoice["payment_request"]
+            .as_str()
+            .unwrap()
+            .starts_with("lnbcrt210n1")
+    );
+    assert_eq!(invoice["checking_id"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn the_network_setting_changes_the_invoice_prefix() {
+    let output = lnwallet(&["--set", "FAKE_WALLET_NETWORK=bitcoin", "invoice", "1000"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("payment_request: lnbc10n1"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn an_unknown_hash_is_unknown() {
+    let hash = "00".repeat(32);
+    let output = lnwallet(&["invoice-status", &hash]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("unknown"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn bad_input_gives_a_one_line_error_and_a_nonzero_exit() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["invoice", "abc"], "invalid amount"),
+        (&["invoice", "0"], "invalid amount_msat"),
+        (
+            &["invoice", "1000", "--memo", &"m".repeat(700)],
+            "invalid memo",
+        ),
+        (
+            &["invoice", "1000", "--description-hash", "zz"],
+            "invalid description_hash",
+        ),
+        (&["invoice-status", "zz"], "invalid payment_hash"),
+        (&["payment-status", "00"], "invalid payment_hash"),
+        (&["pay", "lnbc1garbage"], "invalid bolt11"),
+        (
+            &["pay", "lnbc1garbage", "--max-fee", "10sat"],
+            "payment not sent: invalid bolt11",
+        ),
+        (
+            &["--backend", "VoidWallet", "status"],
+            "unknown backend \"VoidWallet\"",
+        ),
+        (
+            &["--set", "FAKE_WALLET_BALANCE_MSAT=lots", "status"],
+            "invalid FAKE_WALLET_BALANCE_MSAT",
+        ),
+        (
+            &["--env-file", "/nonexistent/.env", "status"],
+            "cannot read /nonexistent/.env",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = lnwallet(args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let message = stderr(&output);
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(message.starts_with("error: "), "{args:?}: {message}");
+        assert!(message.contains(expected), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn errors_in_json_mode_are_json() {
+    let output = lnwallet(&["--json", "invoice-status", "zz"]);
+    assert_eq!(output.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(error["exit_code"], 1);
+    assert!(error["error"].as_str().unwrap().contains("payment_hash"));
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    let output = lnwallet(&["frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = lnwallet(&["--set", "NOEQUALS", "status"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn an_env_file_selects_the_backend_like_an_lnbits_env() {
+    let dir = std::env::temp_dir().join(format!("lnwallet-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(".env");
+    std::fs::write(
+        &path,
+        "LNBITS_BACKEND_WALLET_CLASS=FakeWallet\nFAKE_WALLET_BALANCE_MSAT=5000\n",
+    )
+    .unwrap();
+    let output = lnwallet(&["--env-file", path.to_str().unwrap(), "status"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "balance: 5000 msat");
+}
+
+#[test]
+fn backends_lists_the_fake_wallet_and_its_settings() {
+    let output = lnwallet(&["backends"]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("FakeWallet: FAKE_WALLET_SECRET"));
+}
+
+#[test]
+fn watch_stops_after_its_timeout() {
+    let output = lnwallet(&["watch", "--timeout", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+}

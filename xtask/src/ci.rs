@@ -1,0 +1,27 @@
+//! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+
+use crate::cmd::{cargo, step};
+
+pub(crate) fn run() -> Result<(), String> {
+    step(
+        "cargo fmt --check",
+        &mut cargo(&["fmt", "--all", "--check"]),
+    )?;
+    step(
+        "cargo clippy -D warnings",
+        &mut cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step("cargo test", &mut cargo(&["test", "--workspace"]))?;
+    step(
+        "cargo doc (warnings are errors)",
+        cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    crate::conformance::run(&["--backend".into(), "all".into()])
+}

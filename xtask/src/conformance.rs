@@ -1,0 +1,220 @@
+//! `cargo xtask conformance`: runs the suite against each backend and prints the matrix.
+//!
+//! Each backend's suite is an integration test (`tests/conformance.rs`) of its crate. The
+//! suite writes one JSON line per behaviour to the file named by `WALLET_CONFORMANCE_REPORT`;
+//! libtest's own output says which tests failed (a panicking behaviour writes no line).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::cmd::{cargo, workspace_root};
+
+/// A backend the suite runs against.
+struct Backend {
+    name: &'static str,
+    package: &'static str,
+}
+
+const BACKENDS: &[Backend] = &[Backend {
+    name: "fake",
+    package: "wallet-fake",
+}];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cell {
+    Passed,
+    Unsupported(String),
+    Failed(String),
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Passed => "pass",
+            Self::Unsupported(_) => "unsup",
+            Self::Failed(_) => "FAIL",
+        })
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let selected = match args {
+        [] => "all",
+        [flag, name] if flag == "--backend" => name.as_str(),
+        _ => return Err("usage: cargo xtask conformance [--backend all|fake]".into()),
+    };
+    let backends: Vec<&Backend> = BACKENDS
+        .iter()
+        .filter(|backend| selected == "all" || backend.name == selected)
+        .collect();
+    if backends.is_empty() {
+        let known: Vec<_> = BACKENDS.iter().map(|backend| backend.name).collect();
+        return Err(format!(
+            "unknown backend {selected:?}; known: all, {}",
+            known.join(", ")
+        ));
+    }
+    let mut results = Vec::new();
+    for backend in backends {
+        results.push((backend.name, run_backend(backend)?));
+    }
+    print_matrix(&results)
+}
+
+fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
+    let report_dir = workspace_root().join("target").join("conformance");
+    std::fs::create_dir_all(&report_dir)
+        .map_err(|err| format!("cannot create {}: {err}", report_dir.display()))?;
+    let report = report_dir.join(format!("{}.jsonl", backend.name));
+    let _ = std::fs::remove_file(&report);
+    eprintln!(
+        "==> conformance: {} (cargo test -p {} --test conformance)",
+        backend.name, backend.package
+    );
+    let output = cargo(&["test", "-p", backend.package, "--test", "conformance"])
+        .env("WALLET_CONFORMANCE_REPORT", &report)
+        .output()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut cells = libtest_results(&stdout);
+    if cells.is_empty() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "the {} suite ran no test:\n{}",
+            backend.name,
+            tail(&stderr, 40)
+        ));
+    }
+    merge_report(&mut cells, &report)?;
+    Ok(cells)
+}
+
+/// `test NAME ... ok` / `... FAILED` lines of libtest's output.
+fn libtest_results(stdout: &str) -> BTreeMap<String, Cell> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("test ")?;
+            let (name, outcome) = rest.split_once(" ... ")?;
+            let cell = match outcome.trim() {
+                "ok" => Cell::Passed,
+                "FAILED" => Cell::Failed(String::new()),
+                other => Cell::Failed(format!("libtest says {other:?}")),
+            };
+            Some((name.trim().to_owned(), cell))
+        })
+        .collect()
+}
+
+/// Adds the suite's own verdicts: unsupported reasons and failure messages. A test that passed
+/// without recording a verdict did not run the suite's runner, which is a failure.
+fn merge_report(cells: &mut BTreeMap<String, Cell>, report: &PathBuf) -> Result<(), String> {
+    let text = std::fs::read_to_string(report).unwrap_or_default();
+    let mut recorded = BTreeMap::new();
+    for line in text.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|err| format!("bad report line {line:?}: {err}"))?;
+        let field = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+        recorded.insert(field("behaviour"), (field("outcome"), field("detail")));
+    }
+    for (name, cell) in cells.iter_mut() {
+        match (recorded.get(name), &*cell) {
+            (Some((outcome, detail)), Cell::Passed) if outcome == "unsupported" => {
+                *cell = Cell::Unsupported(detail.clone());
+            }
+            (Some((outcome, _)), Cell::Passed) if outcome == "passed" => {}
+            (Some((_, detail)), Cell::Failed(_)) => *cell = Cell::Failed(detail.clone()),
+            (None, Cell::Failed(_)) => {
+                *cell = Cell::Failed("panicked (see the test output)".into());
+            }
+            (recorded, _) => {
+                *cell = Cell::Failed(format!("libtest and the report disagree: {recorded:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_matrix(results: &[(&str, BTreeMap<String, Cell>)]) -> Result<(), String> {
+    let mut behaviours: Vec<&String> = results.iter().flat_map(|(_, cells)| cells.keys()).collect();
+    behaviours.sort();
+    behaviours.dedup();
+    let width = behaviours
+        .iter()
+        .map(|name| name.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let mut header = format!("{:<width$}", "behaviour");
+    for (backend, _) in results {
+        header.push_str(&format!("  {backend:>6}"));
+    }
+    println!("\n{header}");
+    println!("{}", "-".repeat(header.len()));
+    let (mut passed, mut failed, mut unsupported) = (0, 0, 0);
+    let mut notes = Vec::new();
+    for behaviour in &behaviours {
+        let mut row = format!("{behaviour:<width$}");
+        for (backend, cells) in results {
+            let cell = cells
+                .get(*behaviour)
+                .cloned()
+                .unwrap_or_else(|| Cell::Failed("not run".into()));
+            match &cell {
+                Cell::Passed => passed += 1,
+                Cell::Unsupported(reason) => {
+                    unsupported += 1;
+                    notes.push(format!(
+                        "  unsupported  {backend:>6}  {behaviour}: {reason}"
+                    ));
+                }
+                Cell::Failed(message) => {
+                    failed += 1;
+                    notes.push(format!(
+                        "  FAILED       {backend:>6}  {behaviour}: {message}"
+                    ));
+                }
+            }
+            row.push_str(&format!("  {:>6}", cell.to_string()));
+        }
+        println!("{row}");
+    }
+    if !notes.is_empty() {
+        println!();
+        for note in &notes {
+            println!("{note}");
+        }
+    }
+    println!(
+        "\n{} behaviours x {} backend(s); {unsupported} unsupported (reasons above)",
+        behaviours.len(),
+        results.len()
+    );
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        Err(format!("{failed} conformance behaviour(s) failed"))
+    } else {
+        Ok(())
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtest_lines_become_cells() {
+        let cells = libtest_results(
+            "running 2 tests\ntest a_b ... ok\ntest c_d ... FAILED\n\ntest result: FAILED.",
+        );
+        assert_eq!(cells.get("a_b"), Some(&Cell::Passed));
+        assert!(matches!(cells.get("c_d"), Some(Cell::Failed(_))));
+        assert_eq!(cells.len(), 2);
+    }
+}
