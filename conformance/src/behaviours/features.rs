@@ -110,7 +110,10 @@ pub async fn node_manager_calls_work_or_are_unsupported(bed: TestBed) -> Verdict
             channel.peer_pubkey
         );
         ensure!(
-            channel.local_balance_msat + channel.remote_balance_msat <= channel.capacity_msat,
+            channel
+                .local_balance_msat
+                .saturating_add(channel.remote_balance_msat)
+                <= channel.capacity_msat,
             "channel balances exceed its capacity: {channel:?}"
         );
     }

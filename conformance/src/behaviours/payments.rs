@@ -108,7 +108,12 @@ pub async fn paying_twice_sends_once(bed: TestBed) -> Verdict {
     );
     dispatched_once(&bed, &target).await?;
     if bed.exact_balances {
-        balance_becomes(&*bed.wallet, start - 11_000 - fee_msat, t.event).await?;
+        balance_becomes(
+            &*bed.wallet,
+            start.saturating_sub(11_000 + fee_msat),
+            t.event,
+        )
+        .await?;
     }
     let InvoiceStatus::Paid {
         amount_received_msat,
@@ -144,7 +149,12 @@ pub async fn paying_concurrently_sends_once(bed: TestBed) -> Verdict {
         },
     };
     if bed.exact_balances {
-        balance_becomes(&*bed.wallet, start - 17_000 - fee_msat, t.event).await?;
+        balance_becomes(
+            &*bed.wallet,
+            start.saturating_sub(17_000 + fee_msat),
+            t.event,
+        )
+        .await?;
     }
     wait_paid(&bed, &target).await?;
     Ok(())

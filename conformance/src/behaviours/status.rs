@@ -84,7 +84,12 @@ pub async fn balances_move_by_amount_and_fee(bed: TestBed) -> Verdict {
         fee_msat <= 5_000,
         "fee {fee_msat} msat is above the 5000 msat limit"
     );
-    balance_becomes(&*bed.wallet, start + 21_000 - 13_000 - fee_msat, t.event).await
+    balance_becomes(
+        &*bed.wallet,
+        (start + 21_000 - 13_000).saturating_sub(fee_msat),
+        t.event,
+    )
+    .await
 }
 
 /// Wrong credentials give `Unauthorized` on every call, and never show the credential.

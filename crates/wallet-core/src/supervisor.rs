@@ -36,7 +36,8 @@ pub struct SupervisorConfig {
     /// failure starts the backoff over.
     pub healthy_after: Duration,
     /// Give up after this many failures in a row; `None` retries for as long as the stream is
-    /// polled.
+    /// polled. Errors no retry can fix (an invalid cursor, an unsupported feature) give up at
+    /// once.
     pub max_consecutive_failures: Option<u32>,
     /// How many recent payment hashes are remembered to drop duplicates.
     pub dedupe_capacity: usize,
@@ -227,10 +228,16 @@ impl Supervisor {
 
     fn failed(&mut self, error: WalletError) -> Result<(), WalletError> {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        if self
-            .config
-            .max_consecutive_failures
-            .is_some_and(|limit| self.consecutive_failures >= limit)
+        // A bad cursor or a missing feature stays so however long we wait.
+        let hopeless = matches!(
+            error,
+            WalletError::InvalidRequest { .. } | WalletError::Unsupported(_)
+        );
+        if hopeless
+            || self
+                .config
+                .max_consecutive_failures
+                .is_some_and(|limit| self.consecutive_failures >= limit)
         {
             self.stopped = true;
             self.health.send_replace(StreamHealth::Stopped {

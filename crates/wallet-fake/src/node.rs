@@ -269,7 +269,8 @@ impl FakeNode {
         payment_hash: &PaymentHash,
         timeout: Duration,
     ) -> Result<Option<PaymentSnapshot>, FakeNodeError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A day is longer than any caller waits; it keeps a huge timeout from overflowing.
+        let deadline = tokio::time::Instant::now() + timeout.min(Duration::from_secs(86_400));
         let mut changes = self.changes();
         let generation = self.connection_generation()?;
         loop {
@@ -336,7 +337,15 @@ impl FakeNode {
             let state = self.network.shared.lock();
             let node = state.node(&self.id)?;
             node.check_online()?;
-            let next = after_settle_index.unwrap_or(node.settled_count()) + 1;
+            let settled = node.settled_count();
+            let after = after_settle_index.unwrap_or(settled);
+            if after > settled {
+                return Err(FakeNodeError::Invalid {
+                    field: "cursor",
+                    reason: format!("{after} is ahead of this node, which settled {settled}"),
+                });
+            }
+            let next = after + 1;
             (next, node.connection_generation, node.changed.subscribe())
         };
         let cursor = PaidCursor {

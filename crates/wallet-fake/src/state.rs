@@ -377,7 +377,9 @@ impl NetworkState {
         }
         let mut follow_up = FollowUp::Nothing;
         if refusal.is_none() {
-            payer.balance_msat -= amount_msat + fee_msat;
+            payer.balance_msat = payer
+                .balance_msat
+                .saturating_sub(amount_msat.saturating_add(fee_msat));
             let payee = self.node_mut(&payee_id)?;
             let Some(record) = payee.invoices.get_mut(&payment_hash) else {
                 return Err(FakeNodeError::InvoiceNotFound);
@@ -508,7 +510,7 @@ impl NetworkState {
         let payer = self.node_mut(&htlc.payer)?;
         payer.balance_msat = payer
             .balance_msat
-            .saturating_add(htlc.amount_msat + htlc.fee_msat);
+            .saturating_add(htlc.amount_msat.saturating_add(htlc.fee_msat));
         if let Some(attempt) = payer
             .payments
             .get_mut(payment_hash)

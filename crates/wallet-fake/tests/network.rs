@@ -370,3 +370,44 @@ fn a_cancelled_invoice_cannot_be_settled_or_paid() {
         }
     );
 }
+
+#[tokio::test]
+async fn extreme_inputs_to_the_node_are_errors_not_panics() {
+    let network = network();
+    let (alice, bob) = (node(&network, "alice"), node(&network, "bob"));
+    let huge = bob.create_invoice(NewInvoice {
+        amount_msat: Some(u64::MAX),
+        ..NewInvoice::default()
+    });
+    assert!(
+        matches!(huge, Err(FakeNodeError::Invalid { .. })),
+        "{huge:?}"
+    );
+    let long = bob.create_invoice(NewInvoice {
+        memo: "m".repeat(10_000),
+        ..NewInvoice::default()
+    });
+    assert!(
+        matches!(long, Err(FakeNodeError::Invalid { field: "memo", .. })),
+        "{long:?}"
+    );
+    let ahead = bob.paid_invoices(Some(u64::MAX)).err();
+    assert!(matches!(
+        ahead,
+        Some(FakeNodeError::Invalid {
+            field: "cursor",
+            ..
+        })
+    ));
+    let target = invoice(&bob, 1_000);
+    let outcome = alice.pay(&target, u64::MAX, u64::MAX).unwrap();
+    assert!(matches!(
+        outcome.payment().state,
+        FakePaymentState::Failed { .. }
+    ));
+    let waited = alice
+        .wait_for_payment(&target.payment_hash(), Duration::MAX)
+        .await
+        .unwrap();
+    assert!(waited.is_some());
+}

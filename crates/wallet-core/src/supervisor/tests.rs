@@ -13,6 +13,7 @@ use crate::{
 /// What one call of `paid_invoices_stream` does.
 enum Connect {
     Refuse,
+    RefuseWith(WalletError),
     Deliver(Vec<u8>, End),
 }
 
@@ -87,6 +88,7 @@ impl Wallet for ScriptedWallet {
         let next = self.script.lock().unwrap().pop_front();
         match next {
             None | Some(Connect::Refuse) => Err(WalletError::Unavailable("refused".into())),
+            Some(Connect::RefuseWith(error)) => Err(error),
             Some(Connect::Deliver(ids, end)) => {
                 let items = futures::stream::iter(ids.into_iter().map(|id| Ok(paid(id))));
                 Ok(match end {
@@ -272,4 +274,24 @@ fn the_dedupe_window_is_bounded() {
     assert!(recent.insert(PaymentHash::from_bytes([3; 32])));
     assert_eq!(recent.set.len(), 2);
     assert!(recent.insert(PaymentHash::from_bytes([1; 32])));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_no_retry_can_fix_stops_the_stream_at_once() {
+    let bad_cursor = WalletError::invalid("cursor", "ahead of the node");
+    let wallet = ScriptedWallet::new(vec![Connect::RefuseWith(bad_cursor.clone())]);
+    let mut stream = SupervisedStream::new(wallet.clone(), Some(StreamCursor::new("9")), config());
+    assert_eq!(stream.next().await, Some(Err(bad_cursor)));
+    assert_eq!(stream.next().await, None);
+    assert_eq!(wallet.connects().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_authorization_failure_is_retried() {
+    let wallet = ScriptedWallet::new(vec![
+        Connect::RefuseWith(WalletError::Unauthorized("macaroon rotated".into())),
+        Connect::Deliver(vec![5], End::Hang),
+    ]);
+    let mut stream = SupervisedStream::new(wallet, None, config());
+    assert_eq!(take(&mut stream, 1).await, [5]);
 }
