@@ -263,3 +263,44 @@ pub async fn balance_becomes(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until `wallet` reports the invoice paid, and returns that status.
+pub async fn invoice_paid(
+    wallet: &dyn Wallet,
+    hash: &PaymentHash,
+    deadline: Duration,
+) -> Result<wallet_core::InvoiceStatus, Stop> {
+    eventually(deadline, "the invoice to be paid", || async {
+        wallet
+            .get_invoice_status(hash)
+            .await
+            .ok()
+            .filter(wallet_core::InvoiceStatus::is_paid)
+    })
+    .await
+}
+
+/// Waits until `wallet` reports a payment status for which `reached` holds, and returns it.
+pub async fn payment_reaches(
+    wallet: &dyn Wallet,
+    hash: &PaymentHash,
+    deadline: Duration,
+    reached: fn(&wallet_core::PaymentStatus) -> bool,
+) -> Result<wallet_core::PaymentStatus, Stop> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let last = wallet.get_payment_status(hash).await;
+        if let Ok(status) = &last
+            && reached(status)
+        {
+            return Ok(status.clone());
+        }
+        if tokio::time::Instant::now() >= until {
+            return Err(fail(format!(
+                "the payment did not reach the expected state within {} s; last: {last:?}",
+                deadline.as_secs_f32()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -9,7 +9,8 @@ use wallet_core::{
 };
 
 use crate::fixtures::{
-    balance, balance_becomes, bounded, eventually, invoice_status, random_preimage,
+    balance, balance_becomes, bounded, eventually, invoice_paid, invoice_status, payment_reaches,
+    payment_status, random_preimage,
 };
 use crate::verdict::{Context, Stop, Verdict, unsupported};
 use crate::{TestBed, ensure, ensure_eq};
@@ -118,13 +119,15 @@ async fn wait_held(bed: &TestBed, invoice: &InvoiceResponse, amount_msat: u64) -
     Ok(())
 }
 
-/// A hold invoice is pending, then held when paid, then paid when settled with its preimage; the
-/// payer's payment then succeeds.
-pub async fn a_hold_invoice_is_held_then_settled(bed: TestBed) -> Verdict {
-    wallet_supports_hold(&bed).await?;
+/// A hold invoice of `amount_msat` at the wallet, paid by the counterparty and held. Returns its
+/// preimage, the invoice and the payer's task.
+async fn held_at_the_wallet(
+    bed: &TestBed,
+    amount_msat: u64,
+) -> Result<(Preimage, InvoiceResponse, tokio::task::JoinHandle<()>), Stop> {
     let t = bed.timing;
     let preimage = random_preimage();
-    let created = hold_invoice(&*bed.wallet, &preimage, 12_000, t.event).await?;
+    let created = hold_invoice(&*bed.wallet, &preimage, amount_msat, t.event).await?;
     ensure_eq!(
         created.checking_id,
         preimage.payment_hash(),
@@ -135,8 +138,17 @@ pub async fn a_hold_invoice_is_held_then_settled(bed: TestBed) -> Verdict {
         InvoiceStatus::Pending,
         "before payment"
     );
-    let payer = counterparty_pays(&bed, &created);
-    wait_held(&bed, &created, 12_000).await?;
+    let payer = counterparty_pays(bed, &created);
+    wait_held(bed, &created, amount_msat).await?;
+    Ok((preimage, created, payer))
+}
+
+/// A hold invoice is pending, then held when paid, then paid when settled with its preimage; the
+/// payer's payment then succeeds.
+pub async fn a_hold_invoice_is_held_then_settled(bed: TestBed) -> Verdict {
+    wallet_supports_hold(&bed).await?;
+    let t = bed.timing;
+    let (preimage, created, payer) = held_at_the_wallet(&bed, 12_000).await?;
     bounded(
         t.event,
         "settle_hold_invoice",
@@ -144,25 +156,17 @@ pub async fn a_hold_invoice_is_held_then_settled(bed: TestBed) -> Verdict {
     )
     .await?
     .context("settle_hold_invoice")?;
-    let status = eventually(t.event, "the hold invoice to be paid", || async {
-        bed.wallet
-            .get_invoice_status(&created.checking_id)
-            .await
-            .ok()
-            .filter(InvoiceStatus::is_paid)
-    })
-    .await?;
+    let status = invoice_paid(&*bed.wallet, &created.checking_id, t.event).await?;
     ensure!(
         matches!(status, InvoiceStatus::Paid { amount_received_msat: 12_000, preimage: p, .. } if p == preimage),
         "paid status: {status:?}"
     );
-    eventually(t.event, "the payer's payment to succeed", || async {
-        bed.counterparty
-            .get_payment_status(&created.checking_id)
-            .await
-            .ok()
-            .filter(PaymentStatus::is_succeeded)
-    })
+    payment_reaches(
+        &*bed.counterparty,
+        &created.checking_id,
+        t.event,
+        PaymentStatus::is_succeeded,
+    )
     .await?;
     bounded(t.pay, "the payer", payer)
         .await?
@@ -174,10 +178,7 @@ pub async fn a_hold_invoice_is_held_then_settled(bed: TestBed) -> Verdict {
 pub async fn a_held_hold_invoice_can_be_cancelled(bed: TestBed) -> Verdict {
     wallet_supports_hold(&bed).await?;
     let t = bed.timing;
-    let preimage = random_preimage();
-    let created = hold_invoice(&*bed.wallet, &preimage, 9_000, t.event).await?;
-    let payer = counterparty_pays(&bed, &created);
-    wait_held(&bed, &created, 9_000).await?;
+    let (_preimage, created, payer) = held_at_the_wallet(&bed, 9_000).await?;
     bounded(
         t.event,
         "cancel_hold_invoice",
@@ -190,13 +191,12 @@ pub async fn a_held_hold_invoice_can_be_cancelled(bed: TestBed) -> Verdict {
         InvoiceStatus::Cancelled,
         "after cancel"
     );
-    eventually(t.event, "the payer's payment to fail", || async {
-        bed.counterparty
-            .get_payment_status(&created.checking_id)
-            .await
-            .ok()
-            .filter(PaymentStatus::is_failed)
-    })
+    payment_reaches(
+        &*bed.counterparty,
+        &created.checking_id,
+        t.event,
+        PaymentStatus::is_failed,
+    )
     .await?;
     bounded(t.pay, "the payer", payer)
         .await?
@@ -272,8 +272,7 @@ pub async fn a_payment_to_a_held_invoice_is_pending_until_settled(bed: TestBed) 
         PaymentStatus::Pending,
         "a held payment at the pay timeout"
     );
-    let status =
-        crate::fixtures::payment_status(&*bed.wallet, &target.checking_id, t.event).await?;
+    let status = payment_status(&*bed.wallet, &target.checking_id, t.event).await?;
     ensure_eq!(status, PaymentStatus::Pending, "status while held");
     bounded(
         t.event,
@@ -282,13 +281,12 @@ pub async fn a_payment_to_a_held_invoice_is_pending_until_settled(bed: TestBed) 
     )
     .await?
     .context("counterparty settle_hold_invoice")?;
-    let status = eventually(t.event, "the payment to succeed", || async {
-        bed.wallet
-            .get_payment_status(&target.checking_id)
-            .await
-            .ok()
-            .filter(PaymentStatus::is_succeeded)
-    })
+    let status = payment_reaches(
+        &*bed.wallet,
+        &target.checking_id,
+        t.event,
+        PaymentStatus::is_succeeded,
+    )
     .await?;
     ensure!(
         matches!(status, PaymentStatus::Succeeded { preimage: p, .. } if p == preimage),
@@ -325,13 +323,12 @@ pub async fn a_payment_to_a_cancelled_hold_invoice_fails(bed: TestBed) -> Verdic
     )
     .await?
     .context("counterparty cancel_hold_invoice")?;
-    eventually(t.event, "the payment to fail", || async {
-        bed.wallet
-            .get_payment_status(&target.checking_id)
-            .await
-            .ok()
-            .filter(PaymentStatus::is_failed)
-    })
+    payment_reaches(
+        &*bed.wallet,
+        &target.checking_id,
+        t.event,
+        PaymentStatus::is_failed,
+    )
     .await?;
     if bed.exact_balances {
         balance_becomes(&*bed.wallet, start, t.event).await?;

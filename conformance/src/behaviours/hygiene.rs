@@ -2,7 +2,7 @@
 
 use wallet_core::{InvoiceRequest, InvoiceStatus, PayInvoiceRequest};
 
-use crate::fixtures::{bounded, eventually, invoice, pay_successfully};
+use crate::fixtures::{bounded, invoice, invoice_paid, pay_successfully};
 use crate::verdict::Verdict;
 use crate::{TestBed, ensure};
 
@@ -43,14 +43,7 @@ pub async fn secrets_never_appear_in_debug_output_or_errors(bed: TestBed) -> Ver
 
     let created = invoice(&*bed.wallet, 2_000, t.event).await?;
     pay_successfully(&*bed.counterparty, &created, t.pay).await?;
-    let status = eventually(t.event, "the invoice to be paid", || async {
-        bed.wallet
-            .get_invoice_status(&created.checking_id)
-            .await
-            .ok()
-            .filter(InvoiceStatus::is_paid)
-    })
-    .await?;
+    let status = invoice_paid(&*bed.wallet, &created.checking_id, t.event).await?;
     if let InvoiceStatus::Paid { preimage, .. } = &status {
         let debug = format!("{status:?}");
         ensure!(

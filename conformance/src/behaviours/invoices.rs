@@ -9,7 +9,7 @@ use wallet_core::{
 };
 
 use crate::fixtures::{
-    bounded, decode, eventually, invoice, invoice_status, names_field, pay_successfully,
+    bounded, decode, invoice, invoice_paid, invoice_status, names_field, pay_successfully,
     random_payment_hash,
 };
 use crate::verdict::{Context, Verdict, fail, unsupported};
@@ -226,14 +226,7 @@ pub async fn a_paid_invoice_reports_amount_preimage_and_time(bed: TestBed) -> Ve
     let created = invoice(&*bed.wallet, 8_000, t.event).await?;
     let started = wallet_core::time::unix_now();
     pay_successfully(&*bed.counterparty, &created, t.pay).await?;
-    let status = eventually(t.event, "the invoice to be paid", || async {
-        bed.wallet
-            .get_invoice_status(&created.checking_id)
-            .await
-            .ok()
-            .filter(InvoiceStatus::is_paid)
-    })
-    .await?;
+    let status = invoice_paid(&*bed.wallet, &created.checking_id, t.event).await?;
     let InvoiceStatus::Paid {
         amount_received_msat,
         preimage,

@@ -10,7 +10,8 @@ use wallet_core::{
 
 use crate::fixtures::{
     ForeignInvoice, balance, balance_becomes, bounded, currency_of, eventually, invoice,
-    names_field, other_currency, payment_status, random_payment_hash,
+    invoice_status, names_field, other_currency, payment_reaches, payment_status,
+    random_payment_hash,
 };
 use crate::verdict::{Context, Stop, Verdict, fail, unsupported};
 use crate::{SelfPayment, TestBed, ensure, ensure_eq};
@@ -392,6 +393,19 @@ pub async fn an_unknown_payment_is_unknown(bed: TestBed) -> Verdict {
     Ok(())
 }
 
+/// Releases the stalled payments and waits for `target`'s payment to succeed.
+async fn released_payment_succeeds(bed: &TestBed, target: &InvoiceResponse) -> Verdict {
+    bed.faults.release_stalled_payments().await?;
+    payment_reaches(
+        &*bed.wallet,
+        &target.checking_id,
+        bed.timing.event,
+        PaymentStatus::is_succeeded,
+    )
+    .await?;
+    Ok(())
+}
+
 /// A payment whose outcome is hidden by a restart is pending, never failed, and its status tells
 /// the truth once it resolves.
 pub async fn a_payment_cut_off_by_a_restart_is_pending_never_failed(bed: TestBed) -> Verdict {
@@ -429,16 +443,7 @@ pub async fn a_payment_cut_off_by_a_restart_is_pending_never_failed(bed: TestBed
         matches!(status, PaymentStatus::Pending),
         "status before the payment resolved: {status:?}"
     );
-    bed.faults.release_stalled_payments().await?;
-    eventually(t.event, "the payment to succeed", || async {
-        bed.wallet
-            .get_payment_status(&target.checking_id)
-            .await
-            .ok()
-            .filter(PaymentStatus::is_succeeded)
-    })
-    .await?;
-    Ok(())
+    released_payment_succeeds(&bed, &target).await
 }
 
 /// While the backend is unreachable, a pending payment's status is an error or pending, never
@@ -473,16 +478,7 @@ pub async fn an_unreachable_backend_never_turns_a_payment_failed(bed: TestBed) -
         Ok(PaymentStatus::Pending) => {}
         Ok(other) => return Err(fail(format!("status while unreachable: {other:?}"))),
     }
-    bed.faults.release_stalled_payments().await?;
-    eventually(t.event, "the payment to succeed", || async {
-        bed.wallet
-            .get_payment_status(&target.checking_id)
-            .await
-            .ok()
-            .filter(PaymentStatus::is_succeeded)
-    })
-    .await?;
-    Ok(())
+    released_payment_succeeds(&bed, &target).await
 }
 
 /// A payment that failed at the node can be retried; the retry's success is the final state.
@@ -542,8 +538,7 @@ pub async fn a_self_payment_behaves_as_documented(bed: TestBed) -> Verdict {
     .await?;
     match (bed.self_payment, answer) {
         (SelfPayment::Succeeds, Ok(response)) if response.status.is_succeeded() => {
-            let status =
-                crate::fixtures::invoice_status(&*bed.wallet, &own.checking_id, t.event).await?;
+            let status = invoice_status(&*bed.wallet, &own.checking_id, t.event).await?;
             ensure!(status.is_paid(), "own invoice after paying it: {status:?}");
             Ok(())
         }

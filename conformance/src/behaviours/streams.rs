@@ -9,7 +9,7 @@ use wallet_core::{
     SupervisedStream, SupervisorConfig, WalletFeature,
 };
 
-use crate::fixtures::{bounded, eventually, invoice, next_paid, pay_successfully};
+use crate::fixtures::{bounded, invoice, invoice_paid, next_paid, pay_successfully};
 use crate::verdict::{Context, Stop, Verdict, fail, unsupported};
 use crate::{TestBed, ensure, ensure_eq};
 
@@ -59,14 +59,7 @@ pub async fn a_stream_without_a_cursor_replays_nothing(bed: TestBed) -> Verdict 
     let t = bed.timing;
     let earlier = invoice(&*bed.wallet, 1_000, t.event).await?;
     pay_successfully(&*bed.counterparty, &earlier, t.pay).await?;
-    eventually(t.event, "the earlier invoice to be paid", || async {
-        bed.wallet
-            .get_invoice_status(&earlier.checking_id)
-            .await
-            .ok()
-            .filter(InvoiceStatus::is_paid)
-    })
-    .await?;
+    invoice_paid(&*bed.wallet, &earlier.checking_id, t.event).await?;
     let mut stream = subscribe(&bed, None).await?;
     let later = invoice(&*bed.wallet, 2_000, t.event).await?;
     pay_successfully(&*bed.counterparty, &later, t.pay).await?;
@@ -232,14 +225,7 @@ pub async fn an_amountless_invoice_reports_the_amount_received(bed: TestBed) -> 
     ensure!(paid.status.is_succeeded(), "payment: {:?}", paid.status);
     let item = next_paid(&mut stream, t.event).await?;
     ensure_eq!(item.amount_received_msat, 7_000, "amount on the stream");
-    let status = eventually(t.event, "the invoice to be paid", || async {
-        bed.wallet
-            .get_invoice_status(&created.checking_id)
-            .await
-            .ok()
-            .filter(InvoiceStatus::is_paid)
-    })
-    .await?;
+    let status = invoice_paid(&*bed.wallet, &created.checking_id, t.event).await?;
     ensure!(
         matches!(
             status,
