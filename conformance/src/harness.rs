@@ -182,6 +182,12 @@ pub trait FaultHooks: Send + Sync {
         Err(HarnessError::NotProvided("release_stalled_payments"))
     }
 
+    /// The next payment the wallet under test sends reaches the node and goes its way, but the
+    /// wallet never gets the node's answer: the connection drops (see [`crate::FaultProxy`]).
+    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::NotProvided("lose_next_payment_answer"))
+    }
+
     /// The next payment the wallet under test sends fails at the node (a terminal failure).
     async fn fail_next_payment(&self) -> Result<(), HarnessError> {
         Err(HarnessError::NotProvided("fail_next_payment"))

@@ -3,6 +3,7 @@
 pub mod behaviours;
 pub mod fixtures;
 mod harness;
+mod proxy;
 mod report;
 mod verdict;
 
@@ -11,6 +12,7 @@ use std::future::Future;
 use futures::future::BoxFuture;
 
 pub use harness::{FaultHooks, Harness, HarnessError, NoFaults, SelfPayment, TestBed, Timing};
+pub use proxy::FaultProxy;
 pub use report::REPORT_ENV;
 pub use verdict::{Context, Stop, Verdict, fail, unsupported};
 
@@ -33,8 +35,8 @@ impl std::fmt::Debug for Behaviour {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __behaviour_list {
-    ($mode:ident [$($args:tt)*]) => {
-        $crate::__expand_behaviours!($mode [$($args)*]
+    ($mode:ident $args:tt) => {
+        $crate::__expand_behaviours!($mode $args
             status_reports_the_balance_in_msat,
             an_unreachable_backend_is_an_error_not_a_zero_balance,
             balances_move_by_amount_and_fee,
@@ -69,6 +71,7 @@ macro_rules! __behaviour_list {
             an_unknown_payment_is_unknown,
             a_payment_cut_off_by_a_restart_is_pending_never_failed,
             an_unreachable_backend_never_turns_a_payment_failed,
+            a_payment_whose_answer_is_lost_is_never_failed_nor_paid_twice,
             a_failed_payment_can_be_retried_and_the_retry_wins,
             parallel_payments_of_different_invoices_all_complete,
             a_self_payment_behaves_as_documented,
@@ -95,6 +98,15 @@ macro_rules! __expand_behaviours {
             }
         )*
     };
+    (ignored_tests [$harness:expr, $reason:literal] $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = $reason]
+            fn $name() {
+                $crate::run_behaviour(stringify!($name), &$harness, $crate::behaviours::$name);
+            }
+        )*
+    };
     (table [] $($name:ident),* $(,)?) => {
         /// Every behaviour of the suite, in order.
         pub const BEHAVIOURS: &[$crate::Behaviour] = &[
@@ -113,10 +125,17 @@ __behaviour_list!(table []);
 /// Expands to one `#[test]` per behaviour, each running it against a fresh test bed from the
 /// harness expression: `wallet_conformance::suite!(MyHarness::default());` at the top level of
 /// an integration test. The crate documentation has a complete example.
+///
+/// A harness that needs a server plain `cargo test` does not start adds `ignore = "how to run
+/// them"`: the tests are then ignored by default (never counted as passed) and run with
+/// `--include-ignored` by whatever starts the server.
 #[macro_export]
 macro_rules! suite {
     ($harness:expr) => {
-        $crate::__behaviour_list!(tests[$harness]);
+        $crate::__behaviour_list!(tests [$harness]);
+    };
+    ($harness:expr, ignore = $reason:literal) => {
+        $crate::__behaviour_list!(ignored_tests [$harness, $reason]);
     };
 }
 

@@ -14,12 +14,31 @@ use crate::cmd::{cargo, workspace_root};
 struct Backend {
     name: &'static str,
     package: &'static str,
+    server: Server,
 }
 
-const BACKENDS: &[Backend] = &[Backend {
-    name: "fake",
-    package: "wallet-fake",
-}];
+/// What must run while a backend's tests run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    /// Nothing: the tests run in process.
+    None,
+    /// A real LNbits server. Its tests are `#[ignore]`d without one and restart it, so they run
+    /// with `--include-ignored`, one at a time.
+    Lnbits,
+}
+
+const BACKENDS: &[Backend] = &[
+    Backend {
+        name: "fake",
+        package: "wallet-fake",
+        server: Server::None,
+    },
+    Backend {
+        name: "lnbits",
+        package: "wallet-lnbits",
+        server: Server::Lnbits,
+    },
+];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Cell {
@@ -42,7 +61,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let selected = match args {
         [] => "all",
         [flag, name] if flag == "--backend" => name.as_str(),
-        _ => return Err("usage: cargo xtask conformance [--backend all|fake]".into()),
+        _ => return Err("usage: cargo xtask conformance [--backend all|fake|lnbits]".into()),
     };
     let backends: Vec<&Backend> = BACKENDS
         .iter()
@@ -68,14 +87,28 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
         .map_err(|err| format!("cannot create {}: {err}", report_dir.display()))?;
     let report = report_dir.join(format!("{}.jsonl", backend.name));
     let _ = std::fs::remove_file(&report);
+    let server = match backend.server {
+        Server::None => None,
+        Server::Lnbits => Some(crate::servers::Lnbits::start()?),
+    };
+    let mut args = vec!["test", "-p", backend.package, "--test", "conformance"];
+    if backend.server == Server::Lnbits {
+        args.extend(["--", "--include-ignored", "--test-threads=1"]);
+    }
     eprintln!(
-        "==> conformance: {} (cargo test -p {} --test conformance)",
-        backend.name, backend.package
+        "==> conformance: {} (cargo {})",
+        backend.name,
+        args.join(" ")
     );
-    let output = cargo(&["test", "-p", backend.package, "--test", "conformance"])
-        .env("WALLET_CONFORMANCE_REPORT", &report)
+    let mut command = cargo(&args);
+    command.env("WALLET_CONFORMANCE_REPORT", &report);
+    if let Some(server) = &server {
+        command.envs(server.env());
+    }
+    let output = command
         .output()
         .map_err(|err| format!("cannot run cargo: {err}"))?;
+    drop(server);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut cells = libtest_results(&stdout);
     if cells.is_empty() {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
-//! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake)
+//! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits)
 //! cargo xtask bench                      speed and memory benchmarks
 //! ```
 
@@ -10,6 +10,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod conformance;
+mod servers;
 
 use std::process::ExitCode;
 
@@ -39,5 +40,5 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci                          fmt check, clippy -D warnings, all tests, docs without warnings,
                               and the conformance run: exactly what CI runs
-  conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake)
+  conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake, lnbits)
   bench                       speed and memory benchmarks, side by side";

@@ -481,6 +481,62 @@ pub async fn an_unreachable_backend_never_turns_a_payment_failed(bed: TestBed) -
     released_payment_succeeds(&bed, &target).await
 }
 
+/// When the answer to a payment is lost after it was sent, `pay_invoice` says `Pending` (or
+/// learns the truth), never `Failed` and never "not sent"; paying again, as an app retrying would,
+/// sends nothing more.
+pub async fn a_payment_whose_answer_is_lost_is_never_failed_nor_paid_twice(
+    bed: TestBed,
+) -> Verdict {
+    let t = bed.timing;
+    let target = invoice(&*bed.counterparty, 9_000, t.event).await?;
+    let start = balance(&*bed.wallet, t.event).await?;
+    bed.faults.lose_next_payment_answer().await?;
+    let answer = bounded(
+        t.pay + t.event,
+        "pay_invoice",
+        bed.wallet.pay_invoice(request(&target, &bed)),
+    )
+    .await?;
+    match &answer {
+        Ok(PaymentResponse {
+            status: PaymentStatus::Pending | PaymentStatus::Succeeded { .. },
+            ..
+        }) => {}
+        other => {
+            return Err(fail(format!(
+                "a payment whose answer was lost must be Pending (or Succeeded), got {other:?}"
+            )));
+        }
+    }
+    let status = payment_reaches(
+        &*bed.wallet,
+        &target.checking_id,
+        t.event,
+        PaymentStatus::is_succeeded,
+    )
+    .await?;
+    let retry = pay(&bed, request(&target, &bed)).await?;
+    ensure_eq!(
+        retry.status,
+        status,
+        "paying again reports the first payment"
+    );
+    dispatched_once(&bed, &target).await?;
+    if bed.exact_balances {
+        let PaymentStatus::Succeeded { fee_msat, .. } = status else {
+            return Err(fail("filtered for Succeeded"));
+        };
+        balance_becomes(
+            &*bed.wallet,
+            start.saturating_sub(9_000 + fee_msat),
+            t.event,
+        )
+        .await?;
+    }
+    wait_paid(&bed, &target).await?;
+    Ok(())
+}
+
 /// A payment that failed at the node can be retried; the retry's success is the final state.
 pub async fn a_failed_payment_can_be_retried_and_the_retry_wins(bed: TestBed) -> Verdict {
     let t = bed.timing;

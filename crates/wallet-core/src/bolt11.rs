@@ -10,15 +10,28 @@ use std::time::Duration;
 
 use bitcoin::hashes::Hash as _;
 pub use lightning_invoice::Currency;
-use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
+use lightning_invoice::{Bolt11Invoice, SignedRawBolt11Invoice};
 
 use crate::amount::MAX_MONEY_MSAT;
 use crate::{DescriptionHash, PayError, PayInvoiceRequest, PaymentHash, WalletError, time};
 
+/// The expiry BOLT11 implies when an invoice has no `x` field.
+const DEFAULT_EXPIRY: Duration = Duration::from_secs(3600);
+
 /// A parsed BOLT11 invoice whose signature has been checked.
+///
+/// Decoding is deliberately a little more lenient than `lightning-invoice`'s own checks: an
+/// invoice without a features field (`9`) is accepted, because LNbits' FakeWallet and other
+/// older writers issue them and nodes pay them. Everything a payer relies on is still required:
+/// a valid signature, exactly one payment hash, a payment secret, a description or its hash, and
+/// an amount in whole millisatoshis.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Bolt11 {
-    invoice: Bolt11Invoice,
+    signed: SignedRawBolt11Invoice,
+    payment_hash: PaymentHash,
+    payment_secret: [u8; 32],
+    amount_msat: Option<u64>,
+    payee: [u8; 33],
 }
 
 /// What an invoice says it is for.
@@ -28,6 +41,10 @@ pub enum Bolt11Description {
     Memo(String),
     /// The `h` field: the sha256 of a description given elsewhere.
     Hash(DescriptionHash),
+}
+
+fn invalid(reason: impl Into<String>) -> WalletError {
+    WalletError::invalid("bolt11", reason)
 }
 
 impl Bolt11 {
@@ -40,68 +57,117 @@ impl Bolt11 {
             .or_else(|| trimmed.strip_prefix("LIGHTNING:"))
             .unwrap_or(trimmed);
         if without_scheme.is_empty() {
-            return Err(WalletError::invalid("bolt11", "empty invoice"));
+            return Err(invalid("empty invoice"));
         }
-        let invoice = Bolt11Invoice::from_str(without_scheme)
-            .map_err(|err| WalletError::invalid("bolt11", format!("not a valid invoice: {err}")))?;
-        Ok(Self { invoice })
+        let signed = SignedRawBolt11Invoice::from_str(without_scheme)
+            .map_err(|err| invalid(format!("not a valid invoice: {err}")))?;
+        Self::checked(signed)
     }
 
     /// Wraps an invoice built with `lightning-invoice`.
-    pub fn from_invoice(invoice: Bolt11Invoice) -> Self {
-        Self { invoice }
+    pub fn from_invoice(invoice: Bolt11Invoice) -> Result<Self, WalletError> {
+        Self::checked(invoice.into_signed_raw())
     }
 
-    /// The underlying `lightning-invoice` value, for fields this type does not expose.
-    pub fn invoice(&self) -> &Bolt11Invoice {
-        &self.invoice
+    fn checked(signed: SignedRawBolt11Invoice) -> Result<Self, WalletError> {
+        if !signed.check_signature() {
+            return Err(invalid("the signature does not match the invoice"));
+        }
+        let payee = signed
+            .recover_payee_pub_key()
+            .map_err(|err| invalid(format!("cannot recover the payee: {err}")))?
+            .0
+            .serialize();
+        let raw = signed.raw_invoice();
+        let payment_hashes = raw
+            .known_tagged_fields()
+            .filter(|field| matches!(field, lightning_invoice::TaggedField::PaymentHash(_)))
+            .count();
+        if payment_hashes != 1 {
+            return Err(invalid(format!(
+                "has {payment_hashes} payment hashes, not one"
+            )));
+        }
+        let payment_hash = raw
+            .payment_hash()
+            .map(|hash| PaymentHash::from_bytes(hash.0.to_byte_array()))
+            .ok_or_else(|| invalid("has no payment hash"))?;
+        let payment_secret = raw
+            .payment_secret()
+            .map(|secret| secret.0)
+            .ok_or_else(|| invalid("has no payment secret"))?;
+        if raw.description().is_none() && raw.description_hash().is_none() {
+            return Err(invalid("has neither a description nor a description hash"));
+        }
+        if raw
+            .features()
+            .is_some_and(|features| features.requires_unknown_bits())
+        {
+            return Err(invalid("requires features this wallet does not know"));
+        }
+        let amount_msat = match raw.amount_pico_btc() {
+            None => None,
+            Some(pico) if pico % 10 == 0 => Some(pico / 10),
+            Some(_) => return Err(invalid("its amount is not a whole number of millisatoshis")),
+        };
+        Ok(Self {
+            signed,
+            payment_hash,
+            payment_secret,
+            amount_msat,
+            payee,
+        })
     }
 
     /// The payment hash: the `checking_id` of this invoice and of any payment of it.
     pub fn payment_hash(&self) -> PaymentHash {
-        PaymentHash::from_bytes(self.invoice.payment_hash().to_byte_array())
+        self.payment_hash
     }
 
     /// The payment secret (`s` field) the payer must echo.
     pub fn payment_secret(&self) -> [u8; 32] {
-        self.invoice.payment_secret().0
+        self.payment_secret
     }
 
     /// The amount in millisatoshis, or `None` for an amountless invoice.
     pub fn amount_msat(&self) -> Option<u64> {
-        self.invoice.amount_milli_satoshis()
+        self.amount_msat
     }
 
     /// The description or its hash.
     pub fn description(&self) -> Bolt11Description {
-        match self.invoice.description() {
-            Bolt11InvoiceDescriptionRef::Direct(memo) => {
-                Bolt11Description::Memo(memo.as_inner().0.clone())
-            }
-            Bolt11InvoiceDescriptionRef::Hash(hash) => {
+        let raw = self.signed.raw_invoice();
+        match (raw.description(), raw.description_hash()) {
+            (Some(memo), _) => Bolt11Description::Memo(memo.as_inner().0.clone()),
+            (None, Some(hash)) => {
                 Bolt11Description::Hash(DescriptionHash::from_bytes(hash.0.to_byte_array()))
             }
+            // `checked` refuses invoices with neither.
+            (None, None) => Bolt11Description::Memo(String::new()),
         }
     }
 
     /// The network the invoice is for.
     pub fn currency(&self) -> Currency {
-        self.invoice.currency()
+        self.signed.raw_invoice().currency()
     }
 
     /// The payee's node id, 33 bytes compressed.
     pub fn payee(&self) -> [u8; 33] {
-        self.invoice.get_payee_pub_key().serialize()
+        self.payee
     }
 
     /// When the invoice was created, in Unix seconds.
     pub fn created_at(&self) -> u64 {
-        self.invoice.duration_since_epoch().as_secs()
+        self.signed.raw_invoice().data.timestamp.as_unix_timestamp()
     }
 
     /// How long after creation the invoice may be paid.
     pub fn expiry(&self) -> Duration {
-        self.invoice.expiry_time()
+        self.signed
+            .raw_invoice()
+            .expiry_time()
+            .map_or(DEFAULT_EXPIRY, |expiry| *expiry.as_duration())
     }
 
     /// When the invoice expires, in Unix seconds.
@@ -117,7 +183,7 @@ impl Bolt11 {
 
 impl fmt::Display for Bolt11 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.invoice.fmt(f)
+        self.signed.fmt(f)
     }
 }
 
@@ -202,4 +268,52 @@ pub fn check_payable(
         amount_msat,
         amount_supplied,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An invoice from LNbits 1.6.2's FakeWallet: no features field, which LDK's strict checks
+    /// refuse, but which LNbits users pay every day.
+    const LNBITS_FAKE_WALLET_INVOICE: &str = "lnbc10u1p4shx9jdqz0qxqrrsssp5laujysmuw0m3j2k5l8mms8gj04y2a65yxj3r5wmmte30dvcgu4dqpp50u9a2utt7m26w8z07e7y9w68m5qjs9zzvel9v9vhwhhzd7mfpkzqml5w5vqyk08u0acw82rtkq489xg5d8wwhmzyz3v9lz9hajam24ersna337effnlq3exynqlk8s2sc3wsjm2vn4ll4ma2g45lk42jjksqh2x5pg";
+
+    #[test]
+    fn an_lnbits_fake_wallet_invoice_without_features_decodes() {
+        assert!(LNBITS_FAKE_WALLET_INVOICE.parse::<Bolt11Invoice>().is_err());
+        let invoice = Bolt11::parse(LNBITS_FAKE_WALLET_INVOICE).unwrap();
+        assert_eq!(
+            invoice.payment_hash().to_hex(),
+            "7f0bd5716bf6d5a71c4ff67c42bb47dd01281442667e56159775ee26fb690d84"
+        );
+        assert_eq!(invoice.amount_msat(), Some(1_000_000));
+        assert_eq!(invoice.description(), Bolt11Description::Memo("x".into()));
+        assert_eq!(invoice.currency(), Currency::Bitcoin);
+        assert_eq!(invoice.expiry(), Duration::from_secs(3600));
+        assert_eq!(
+            crate::hex::encode(&invoice.payee()),
+            "02b3cfa77350f0b6c53a207c98d229983a2d9906bf75bd3ce5ec2c52d8dbc7a991"
+        );
+        assert_eq!(invoice.to_string(), LNBITS_FAKE_WALLET_INVOICE);
+    }
+
+    #[test]
+    fn a_tampered_invoice_fails_its_signature_check() {
+        // Any changed character breaks the bech32 checksum or the signature.
+        let mut tampered = LNBITS_FAKE_WALLET_INVOICE.to_owned();
+        tampered.replace_range(20..21, "q");
+        let err = Bolt11::parse(&tampered).unwrap_err();
+        assert_eq!(err.field(), Some("bolt11"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_naming_bolt11() {
+        for text in ["", "lightning:", "lnbc1", "hello", "lnbc10u1qqqqqq"] {
+            assert_eq!(
+                Bolt11::parse(text).unwrap_err().field(),
+                Some("bolt11"),
+                "{text}"
+            );
+        }
+    }
 }

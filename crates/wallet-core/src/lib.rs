@@ -4,6 +4,7 @@ pub mod amount;
 pub mod backoff;
 pub mod bolt11;
 pub mod deadline;
+pub mod endpoint;
 mod error;
 mod features;
 mod hash;

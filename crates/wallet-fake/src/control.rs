@@ -56,6 +56,16 @@ impl FakeControl {
         self.push_fault(PaymentFault::SucceedAfter(delay));
     }
 
+    /// The next payment goes its way, but the wallet's answer to it is lost, as if the
+    /// connection to the node dropped after the request was sent: `pay_invoice` cannot know the
+    /// outcome and says `Pending`.
+    pub fn lose_next_payment_answer(&self) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.answers_to_lose += 1;
+        }
+    }
+
     /// Resolves a stalled or delayed payment. `false` if it was not in flight, or is held by a
     /// hold invoice (which only its owner can settle).
     pub fn release_payment(&self, payment_hash: &PaymentHash, release: Release) -> bool {

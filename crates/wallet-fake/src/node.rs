@@ -260,6 +260,19 @@ impl FakeNode {
         Ok(node.payments())
     }
 
+    /// Takes one pending "lose the answer" fault, if any (see
+    /// [`FakeControl::lose_next_payment_answer`]).
+    pub(crate) fn take_lost_answer(&self) -> bool {
+        let mut state = self.network.shared.lock();
+        match state.node_mut(&self.id) {
+            Ok(node) if node.answers_to_lose > 0 => {
+                node.answers_to_lose -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Waits until the payment of `payment_hash` is final or `timeout` passes, and returns it as
     /// it is then. Like a payment stream from a real node, the wait ends early with
     /// [`FakeNodeError::Disconnected`] when the connection is cut (a restart) or the node goes

@@ -49,6 +49,7 @@ pub(crate) struct NodeState {
     payment_order: Vec<PaymentHash>,
     pub(crate) faults: VecDeque<PaymentFault>,
     pub(crate) offline: bool,
+    pub(crate) answers_to_lose: u32,
     pub(crate) connection_generation: u64,
     pub(crate) changed: watch::Sender<u64>,
 }
@@ -219,6 +220,7 @@ impl NodeState {
             payment_order: Vec::new(),
             faults: VecDeque::new(),
             offline: false,
+            answers_to_lose: 0,
             connection_generation: 0,
             changed: watch::Sender::new(0),
         }

@@ -38,6 +38,11 @@ impl FaultHooks for FakeFaults {
         Ok(())
     }
 
+    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
+        self.0.lose_next_payment_answer();
+        Ok(())
+    }
+
     async fn fail_next_payment(&self) -> Result<(), HarnessError> {
         self.0.fail_next_payment(FailureReason::NoRoute);
         Ok(())

@@ -1,0 +1,131 @@
+//! The REST client: deadlines on every request, keys in headers, and errors sorted by whether
+//! the request can have reached the server.
+
+use std::time::Duration;
+
+use reqwest::{Client, Method, StatusCode, Url};
+use serde_json::Value;
+use wallet_core::{Secret, WalletError};
+
+/// An answer from LNbits: the status and the JSON body (`Null` when the body is not JSON).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    /// The `detail` message LNbits puts in error bodies.
+    pub(crate) fn detail(&self) -> String {
+        match &self.body["detail"] {
+            Value::String(text) => text.clone(),
+            Value::Null => self.status.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Why a request got no answer.
+#[derive(Debug)]
+pub(crate) enum NoReply {
+    /// The connection was never made: the server cannot have seen the request.
+    NotSent(String),
+    /// The request may have reached the server (timeout, reset, unreadable answer).
+    Lost(String),
+}
+
+impl NoReply {
+    pub(crate) fn into_error(self) -> WalletError {
+        match self {
+            Self::NotSent(message) | Self::Lost(message) => WalletError::Unavailable(message),
+        }
+    }
+}
+
+/// The LNbits REST API of one server.
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    client: Client,
+    base: Url,
+}
+
+/// Installs ring as the process's rustls provider, unless one is installed already. reqwest and
+/// tokio-tungstenite use rustls without choosing a provider.
+pub(crate) fn install_crypto_provider() {
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Api {
+    pub(crate) fn new(base: Url) -> Result<Self, WalletError> {
+        install_crypto_provider();
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|err| {
+                WalletError::backend(None, format!("cannot build an HTTP client: {err}"))
+            })?;
+        Ok(Self { client, base })
+    }
+
+    /// The base URL with `path` appended (LNbits may live under a sub-path).
+    pub(crate) fn url(&self, path: &str) -> Result<Url, WalletError> {
+        let joined = format!("{}{path}", self.base.as_str().trim_end_matches('/'));
+        Url::parse(&joined)
+            .map_err(|err| WalletError::backend(None, format!("bad path {path}: {err}")))
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        key: Option<&Secret<String>>,
+        body: Option<&Value>,
+        deadline: Duration,
+    ) -> Result<Reply, NoReply> {
+        let mut request = self.client.request(method, url).timeout(deadline);
+        if let Some(key) = key {
+            request = request.header("X-Api-Key", key.expose());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(classify)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|err| {
+            NoReply::Lost(format!("reading the answer failed: {}", err.without_url()))
+        })?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply { status, body })
+    }
+}
+
+fn classify(err: reqwest::Error) -> NoReply {
+    let connect = err.is_connect();
+    let timeout = err.is_timeout();
+    let message = err.without_url().to_string();
+    if connect {
+        NoReply::NotSent(format!("cannot connect to LNbits: {message}"))
+    } else if timeout {
+        NoReply::Lost(format!("LNbits did not answer in time: {message}"))
+    } else {
+        NoReply::Lost(format!("the request to LNbits failed: {message}"))
+    }
+}
+
+/// The error for an unsuccessful answer to anything but a payment.
+pub(crate) fn api_error(reply: &Reply) -> WalletError {
+    let detail = reply.detail();
+    match reply.status.as_u16() {
+        401 | 403 => WalletError::Unauthorized(detail),
+        // LNbits answers an unknown key with 404 "Wallet not found."
+        404 if detail.starts_with("Wallet not found") => {
+            WalletError::Unauthorized("the key matches no LNbits wallet".into())
+        }
+        404 => WalletError::NotFound(detail),
+        429 => WalletError::Unavailable(format!("rate limited by LNbits: {detail}")),
+        500 | 502 | 503 | 504 => {
+            WalletError::Unavailable(format!("LNbits answered {}: {detail}", reply.status))
+        }
+        code => WalletError::backend(Some(i64::from(code)), detail),
+    }
+}

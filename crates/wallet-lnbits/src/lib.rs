@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+mod api;
+pub mod config;
+mod http;
+mod mapping;
+mod stream;
+mod time;
+mod wallet;
+
+pub use config::LnbitsConfig;
+pub use wallet::LnbitsWallet;

@@ -1,0 +1,347 @@
+//! The paid-invoice stream: LNbits' websocket as a hint, its REST API as the truth.
+//!
+//! LNbits pushes every change of a wallet to `/api/v1/ws/{key}`: outgoing payments and admin
+//! top-ups too, each event about twice, and any text anyone sends to the channel. It keeps no
+//! cursor and replays nothing. So:
+//!
+//! 1. connect the websocket first, so nothing paid from now on is missed;
+//! 2. ask LNbits to re-check pending invoices, then read the paid invoices changed after the
+//!    cursor (newest first, until the cursor) and deliver them oldest first;
+//! 3. take each websocket message as a hint: parse it defensively, keep settled incoming
+//!    payments, drop duplicates, confirm over REST, deliver;
+//! 4. end with an error when the socket closes, fails or falls silent, and let the supervisor
+//!    reconnect and resume.
+//!
+//! The cursor is the paid invoice's last-change time in microseconds and its hash, which orders
+//! them as LNbits does; it survives restarts of both sides.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
+
+use crate::api::{PAGE, PaymentRecord, Side, TOP_UP_MEMO};
+use crate::wallet::Inner;
+
+/// How often we ping, so that a dead connection shows.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// How long the socket may stay silent (uvicorn itself pings every 20 s).
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// Hashes remembered per connection to skip LNbits' repeated events.
+const SEEN_CAPACITY: usize = 4_096;
+
+/// Where a paid invoice stands in LNbits' order: last change, then hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    micros: i64,
+    hash: PaymentHash,
+}
+
+impl Position {
+    fn of(record: &PaymentRecord) -> Option<Self> {
+        Some(Self {
+            micros: record.updated_micros()?,
+            hash: record.hash()?,
+        })
+    }
+
+    fn cursor(&self) -> StreamCursor {
+        StreamCursor::new(format!("lnbits:{}:{}", self.micros, self.hash))
+    }
+
+    fn parse(cursor: &StreamCursor) -> Result<Self, WalletError> {
+        let invalid = || {
+            WalletError::invalid(
+                "cursor",
+                format!("{:?} is not a cursor of an LNbits stream", cursor.as_str()),
+            )
+        };
+        let mut parts = cursor.as_str().splitn(3, ':');
+        if parts.next() != Some("lnbits") {
+            return Err(invalid());
+        }
+        let micros = parts
+            .next()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(invalid)?;
+        let hash = parts
+            .next()
+            .and_then(|text| PaymentHash::from_hex(text).ok())
+            .ok_or_else(invalid)?;
+        Ok(Self { micros, hash })
+    }
+}
+
+fn paid_invoice(record: &PaymentRecord) -> Option<PaidInvoice> {
+    let position = Position::of(record)?;
+    Some(PaidInvoice {
+        payment_hash: position.hash,
+        amount_received_msat: u64::try_from(record.amount).ok()?,
+        paid_at: u64::try_from(position.micros / 1_000_000).unwrap_or(0),
+        cursor: position.cursor(),
+    })
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Listener {
+    inner: Arc<Inner>,
+    socket: Socket,
+    backlog: VecDeque<PaidInvoice>,
+    /// Paid invoices at or before this position were paid before the stream started.
+    start: Option<Position>,
+    seen: HashSet<PaymentHash>,
+    seen_order: VecDeque<PaymentHash>,
+    last_frame: Instant,
+    ended: bool,
+}
+
+/// Connects, catches up, and returns the live stream.
+pub(crate) async fn open(
+    inner: Arc<Inner>,
+    resume_from: Option<StreamCursor>,
+) -> Result<PaidInvoiceStream, WalletError> {
+    let resume = resume_from.as_ref().map(Position::parse).transpose()?;
+    let socket = connect(&inner).await?;
+    let deadline = inner.config.request_timeout;
+    let key = inner.config.read_key();
+    inner.api.recheck_pending_invoices(key, deadline).await?;
+    let (backlog, newest) = paid_after(&inner, resume).await?;
+    let listener = Listener {
+        start: resume.or(newest),
+        backlog: backlog.iter().filter_map(paid_invoice).collect(),
+        seen: backlog.iter().filter_map(PaymentRecord::hash).collect(),
+        seen_order: backlog.iter().filter_map(PaymentRecord::hash).collect(),
+        inner,
+        socket,
+        last_frame: Instant::now(),
+        ended: false,
+    };
+    Ok(futures::stream::unfold(listener, Listener::next).boxed())
+}
+
+async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
+    let key = inner.config.read_key().expose();
+    let base = inner.config.endpoint.as_str().trim_end_matches('/');
+    let url = format!("{}/api/v1/ws/{key}", base.replacen("http", "ws", 1));
+    let redact = |text: String| text.replace(key, "<key>");
+    match tokio::time::timeout(
+        inner.config.request_timeout,
+        tokio_tungstenite::connect_async(url.as_str()),
+    )
+    .await
+    {
+        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Err(err)) => Err(WalletError::Unavailable(redact(format!(
+            "cannot open the LNbits websocket: {err}"
+        )))),
+        Err(_) => Err(WalletError::Unavailable(
+            "the LNbits websocket did not open in time".into(),
+        )),
+    }
+}
+
+/// Paid invoices changed after `after`, oldest first, and the newest paid position overall.
+async fn paid_after(
+    inner: &Inner,
+    after: Option<Position>,
+) -> Result<(Vec<PaymentRecord>, Option<Position>), WalletError> {
+    let key = inner.config.read_key();
+    let deadline = inner.config.request_timeout;
+    let mut found = Vec::new();
+    let mut newest = None;
+    let mut offset = 0u64;
+    'pages: loop {
+        let (page, total) = inner.api.paid_invoices_page(key, offset, deadline).await?;
+        for record in &page {
+            let Some(position) = Position::of(record) else {
+                continue;
+            };
+            newest = newest.max(Some(position));
+            match after {
+                None => break 'pages,
+                Some(after) if position <= after => break 'pages,
+                Some(_) if record.is_paid_invoice() => found.push(record.clone()),
+                Some(_) => {}
+            }
+        }
+        offset += page.len() as u64;
+        if page.len() < PAGE || offset >= total {
+            break;
+        }
+    }
+    found.sort_by_key(Position::of);
+    Ok((found, newest))
+}
+
+/// The hash of a settled incoming payment a websocket message announces, if it is one.
+fn hint(text: &str) -> Option<PaymentHash> {
+    let message: Value = serde_json::from_str(text).ok()?;
+    let payment = message.get("payment")?;
+    let incoming = payment.get("amount")?.as_i64()? > 0;
+    let settled = payment.get("status")?.as_str()? == "success";
+    let top_up = payment.get("memo").and_then(Value::as_str) == Some(TOP_UP_MEMO);
+    if incoming && settled && !top_up {
+        PaymentHash::from_hex(payment.get("payment_hash")?.as_str()?).ok()
+    } else {
+        None
+    }
+}
+
+impl Listener {
+    async fn next(mut self) -> Option<(Result<PaidInvoice, WalletError>, Self)> {
+        if self.ended {
+            return None;
+        }
+        if let Some(paid) = self.backlog.pop_front() {
+            return Some((Ok(paid), self));
+        }
+        match self.listen().await {
+            Ok(paid) => Some((Ok(paid), self)),
+            Err(err) => {
+                self.ended = true;
+                Some((Err(err), self))
+            }
+        }
+    }
+
+    /// Waits for the next confirmed paid invoice; `Err` when the connection is lost.
+    async fn listen(&mut self) -> Result<PaidInvoice, WalletError> {
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        loop {
+            let silence = tokio::time::sleep_until(self.last_frame + SILENCE_LIMIT);
+            tokio::select! {
+                frame = self.socket.next() => {
+                    let text = match frame {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Close(_))) | None => {
+                            return Err(WalletError::Unavailable("LNbits closed the websocket".into()));
+                        }
+                        Some(Ok(_control_or_binary)) => {
+                            self.last_frame = Instant::now();
+                            continue;
+                        }
+                        Some(Err(err)) => {
+                            return Err(WalletError::Unavailable(format!("the LNbits websocket failed: {err}")));
+                        }
+                    };
+                    self.last_frame = Instant::now();
+                    let Some(hash) = hint(text.as_str()) else { continue };
+                    if self.seen.contains(&hash) {
+                        continue;
+                    }
+                    if let Some(paid) = self.confirm(&hash).await? {
+                        return Ok(paid);
+                    }
+                }
+                () = silence => {
+                    return Err(WalletError::Unavailable(format!(
+                        "the LNbits websocket was silent for {} s", SILENCE_LIMIT.as_secs()
+                    )));
+                }
+                _ = ping.tick() => {
+                    self.socket
+                        .send(Message::Ping(Vec::new().into()))
+                        .await
+                        .map_err(|err| WalletError::Unavailable(format!("the LNbits websocket failed: {err}")))?;
+                }
+            }
+        }
+    }
+
+    /// Checks a hint over REST: the invoice must be this wallet's, settled, and new.
+    async fn confirm(&mut self, hash: &PaymentHash) -> Result<Option<PaidInvoice>, WalletError> {
+        let records = self.inner.records(hash, Side::Incoming).await?;
+        let Some(record) = records.iter().find(|record| record.is_paid_invoice()) else {
+            return Ok(None);
+        };
+        let Some(position) = Position::of(record) else {
+            return Ok(None);
+        };
+        self.remember(*hash);
+        if self.start.is_some_and(|start| position <= start) {
+            return Ok(None);
+        }
+        Ok(paid_invoice(record))
+    }
+
+    fn remember(&mut self, hash: PaymentHash) {
+        if self.seen.insert(hash) {
+            self.seen_order.push_back(hash);
+            if self.seen_order.len() > SEEN_CAPACITY
+                && let Some(oldest) = self.seen_order.pop_front()
+            {
+                self.seen.remove(&oldest);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_names_the_field() {
+        let position = Position {
+            micros: 1_795_926_309_829_568,
+            hash: PaymentHash::from_bytes([7; 32]),
+        };
+        assert_eq!(Position::parse(&position.cursor()), Ok(position));
+        for garbage in [
+            "",
+            "12",
+            "lnbits:x:00",
+            "lnd:1:00",
+            &format!("lnbits:1:{}", "zz".repeat(32)),
+        ] {
+            let err = Position::parse(&StreamCursor::new(garbage)).unwrap_err();
+            assert_eq!(err.field(), Some("cursor"), "{garbage}");
+        }
+    }
+
+    #[test]
+    fn positions_order_by_time_then_hash() {
+        let early = Position {
+            micros: 1,
+            hash: PaymentHash::from_bytes([9; 32]),
+        };
+        let late = Position {
+            micros: 2,
+            hash: PaymentHash::from_bytes([1; 32]),
+        };
+        assert!(early < late);
+    }
+
+    #[test]
+    fn only_settled_incoming_payments_are_hints() {
+        let hash = "7f".repeat(32);
+        let paid = format!(
+            r#"{{"wallet_balance": 1, "payment": {{"payment_hash": "{hash}", "amount": 1000, "status": "success", "memo": "x"}}}}"#
+        );
+        assert_eq!(hint(&paid), Some(PaymentHash::from_hex(&hash).unwrap()));
+        let outgoing = paid.replace("\"amount\": 1000", "\"amount\": -1000");
+        assert_eq!(hint(&outgoing), None);
+        let top_up = paid.replace("\"memo\": \"x\"", "\"memo\": \"Admin credit\"");
+        assert_eq!(hint(&top_up), None);
+        let pending = paid.replace("success", "pending");
+        assert_eq!(hint(&pending), None);
+        for injected in [
+            "hello",
+            "",
+            "{}",
+            "[1,2]",
+            r#"{"payment": "x"}"#,
+            r#"{"pending": false, "status": "success"}"#,
+        ] {
+            assert_eq!(hint(injected), None, "{injected}");
+        }
+    }
+}
