@@ -105,9 +105,10 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
     if let Some(server) = &server {
         command.envs(server.env());
     }
-    let output = command
-        .output()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    let output = crate::servers::output_unless_interrupted(command)?;
+    if let Some(server) = &server {
+        run_server_tests(backend, server)?;
+    }
     drop(server);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut cells = libtest_results(&stdout);
@@ -121,6 +122,43 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
     }
     merge_report(&mut cells, &report)?;
     Ok(cells)
+}
+
+/// Tests outside the suite that need the same server (ignored without it): the CLI against the
+/// server, with an LNbits `.env`.
+fn run_server_tests(backend: &Backend, server: &crate::servers::Lnbits) -> Result<(), String> {
+    let args = [
+        "test",
+        "-p",
+        "lnwallet-cli",
+        "--test",
+        "lnbits",
+        "--",
+        "--include-ignored",
+    ];
+    eprintln!(
+        "==> {} server tests (cargo {})",
+        backend.name,
+        args.join(" ")
+    );
+    let mut command = cargo(&args);
+    command.envs(server.env());
+    let output = crate::servers::output_unless_interrupted(command)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let results = libtest_results(&stdout);
+    for (name, cell) in &results {
+        eprintln!("    {name}: {cell}");
+    }
+    if output.status.success() && !results.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {} server tests failed:\n{}\n{}",
+            backend.name,
+            tail(&stdout, 40),
+            tail(&String::from_utf8_lossy(&output.stderr), 20)
+        ))
+    }
 }
 
 /// `test NAME ... ok` / `... FAILED` lines of libtest's output.

@@ -4,6 +4,7 @@
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
 //! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits)
 //! cargo xtask bench                      speed and memory benchmarks
+//! cargo xtask lnbits-server              a real LNbits server for manual runs
 //! ```
 
 mod bench;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("lnbits-server") => servers::serve_lnbits(),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -41,4 +43,6 @@ tasks:
   ci                          fmt check, clippy -D warnings, all tests, docs without warnings,
                               and the conformance run: exactly what CI runs
   conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake, lnbits)
-  bench                       speed and memory benchmarks, side by side";
+  bench                       speed and memory benchmarks, side by side
+  lnbits-server               start a real LNbits server (as the tests do), print its variables
+                              (keys of two funded wallets), and stop it on Enter or Ctrl-C";

@@ -5,6 +5,8 @@ pub use wallet_core::registry::BACKEND_CLASS_SETTING;
 pub use wallet_core::{Registry, Settings, Wallet, WalletError};
 #[cfg(feature = "fake")]
 pub use wallet_fake;
+#[cfg(feature = "lnbits")]
+pub use wallet_lnbits;
 
 /// The class used when settings name none: the embedded, in-memory [`wallet_fake::FakeWallet`].
 #[cfg(feature = "fake")]
@@ -16,6 +18,8 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     #[cfg(feature = "fake")]
     wallet_fake::FakeWallet::register(&mut registry);
+    #[cfg(feature = "lnbits")]
+    wallet_lnbits::LnbitsWallet::register(&mut registry);
     registry
 }
 
