@@ -2,7 +2,7 @@
 //! Ignored without a server; `cargo xtask conformance --backend lnbits` runs it.
 
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
