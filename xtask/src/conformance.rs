@@ -124,41 +124,46 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
     Ok(cells)
 }
 
-/// Tests outside the suite that need the same server (ignored without it): the CLI against the
-/// server, with an LNbits `.env`.
+/// Tests outside the suite that need the same server (ignored without it): LNbits-specific
+/// websocket checks, and the CLI against the server with an LNbits `.env`.
+const LNBITS_SERVER_TESTS: &[(&str, &str)] =
+    &[("wallet-lnbits", "server"), ("lnwallet-cli", "lnbits")];
+
 fn run_server_tests(backend: &Backend, server: &crate::servers::Lnbits) -> Result<(), String> {
-    let args = [
-        "test",
-        "-p",
-        "lnwallet-cli",
-        "--test",
-        "lnbits",
-        "--",
-        "--include-ignored",
-    ];
-    eprintln!(
-        "==> {} server tests (cargo {})",
-        backend.name,
-        args.join(" ")
-    );
-    let mut command = cargo(&args);
-    command.envs(server.env());
-    let output = crate::servers::output_unless_interrupted(command)?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let results = libtest_results(&stdout);
-    for (name, cell) in &results {
-        eprintln!("    {name}: {cell}");
-    }
-    if output.status.success() && !results.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the {} server tests failed:\n{}\n{}",
+    for (package, test) in LNBITS_SERVER_TESTS {
+        let args = [
+            "test",
+            "-p",
+            package,
+            "--test",
+            test,
+            "--",
+            "--include-ignored",
+            "--test-threads=1",
+        ];
+        eprintln!(
+            "==> {} server tests (cargo {})",
             backend.name,
-            tail(&stdout, 40),
-            tail(&String::from_utf8_lossy(&output.stderr), 20)
-        ))
+            args.join(" ")
+        );
+        let mut command = cargo(&args);
+        command.envs(server.env());
+        let output = crate::servers::output_unless_interrupted(command)?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let results = libtest_results(&stdout);
+        for (name, cell) in &results {
+            eprintln!("    {name}: {cell}");
+        }
+        if !output.status.success() || results.is_empty() {
+            return Err(format!(
+                "the {} server tests failed:\n{}\n{}",
+                backend.name,
+                tail(&stdout, 40),
+                tail(&String::from_utf8_lossy(&output.stderr), 20)
+            ));
+        }
     }
+    Ok(())
 }
 
 /// `test NAME ... ok` / `... FAILED` lines of libtest's output.
