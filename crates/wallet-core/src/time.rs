@@ -1,6 +1,15 @@
-//! Wall-clock time in Unix seconds, the unit every backend reports times in.
+//! Wall-clock time: Unix seconds, the unit every backend reports times in, and the RFC 3339 /
+//! ISO 8601 times some wire formats use (LNbits' records, lnd's `time-before` caveats).
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Microseconds since the Unix epoch, now. A clock before 1970 reads as 0.
+pub fn unix_now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// Seconds since the Unix epoch, now. A clock before 1970 reads as 0.
 pub fn unix_now() -> u64 {
@@ -8,4 +17,126 @@ pub fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or(0)
+}
+
+/// Parses an ISO 8601 date-time into microseconds since the Unix epoch. A time without an
+/// offset is UTC, as LNbits means it.
+pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', ' '])?;
+    let mut date_parts = date.splitn(3, '-');
+    let year: i64 = date_parts.next()?.parse().ok()?;
+    let month: u32 = date_parts.next()?.parse().ok()?;
+    let day: u32 = date_parts.next()?.parse().ok()?;
+    let (clock, offset_seconds) = split_offset(rest)?;
+    let (hms, fraction) = match clock.split_once('.') {
+        Some((hms, fraction)) => (hms, fraction),
+        None => (clock, ""),
+    };
+    let mut hms_parts = hms.splitn(3, ':');
+    let hour: i64 = hms_parts.next()?.parse().ok()?;
+    let minute: i64 = hms_parts.next()?.parse().ok()?;
+    let second: i64 = hms_parts.next().unwrap_or("0").parse().ok()?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let micros_fraction = fraction_micros(fraction)?;
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_seconds;
+    seconds.checked_mul(1_000_000)?.checked_add(micros_fraction)
+}
+
+/// Splits `HH:MM:SS.ffffff+hh:mm` into the clock and the offset in seconds.
+fn split_offset(rest: &str) -> Option<(&str, i64)> {
+    if let Some(clock) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z')) {
+        return Some((clock, 0));
+    }
+    match rest.rfind(['+', '-']) {
+        Some(position) if position >= 5 => {
+            let (clock, offset) = rest.split_at(position);
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (hours, minutes) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
+            let hours: i64 = hours.parse().ok()?;
+            let minutes: i64 = minutes.parse().ok()?;
+            Some((clock, sign * (hours * 3_600 + minutes * 60)))
+        }
+        _ => Some((rest, 0)),
+    }
+}
+
+fn fraction_micros(fraction: &str) -> Option<i64> {
+    if fraction.is_empty() {
+        return Some(0);
+    }
+    if !fraction.bytes().all(|digit| digit.is_ascii_digit()) {
+        return None;
+    }
+    let padded: String = fraction
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .collect();
+    padded.parse().ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lnbits_times_parse_to_unix_microseconds() {
+        // `date -d 2026-11-29T04:25:09Z +%s` is 1795926309.
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-29T04:25:09.829568+00:00"),
+            Some(1_795_926_309_829_568)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-29T04:25:09"),
+            Some(1_795_926_309_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-29T04:25:09.5Z"),
+            Some(1_795_926_309_500_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-29T06:25:09+02:00"),
+            Some(1_795_926_309_000_000)
+        );
+        assert_eq!(parse_rfc3339_micros("1970-01-01T00:00:00+00:00"), Some(0));
+        assert_eq!(
+            parse_rfc3339_micros("2000-03-01T00:00:00Z"),
+            Some(951_868_800_000_000)
+        );
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        for text in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00",
+            "2026-11-29",
+            "2026-11-29T25:00:00",
+            "2026-11-29T04:25:09.x",
+        ] {
+            assert_eq!(parse_rfc3339_micros(text), None, "{text}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use wallet_core::{PaymentHash, Preimage, Secret, WalletError};
 
 use crate::http::{Api, api_error};
-use crate::time::parse_micros;
+use wallet_core::time::parse_rfc3339_micros;
 
 /// The memo LNbits gives an admin top-up (`PUT /users/api/v1/balance`): money credited to the
 /// wallet, not an invoice anyone paid.
@@ -60,7 +60,7 @@ impl PaymentRecord {
         self.updated_at
             .as_deref()
             .or(self.time.as_deref())
-            .and_then(parse_micros)
+            .and_then(parse_rfc3339_micros)
     }
 
     /// An incoming payment that settled, other than an admin top-up.

@@ -5,7 +5,6 @@ pub mod config;
 mod http;
 mod mapping;
 mod stream;
-mod time;
 mod wallet;
 
 pub use config::LnbitsConfig;

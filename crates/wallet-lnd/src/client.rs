@@ -1,0 +1,191 @@
+//! The gRPC connection: hyper-rustls with the pinned certificate (ALPN `h2`, as lnd requires),
+//! HTTP/2 keep-alive so that a dead connection shows, the macaroon on every call, and the
+//! sorting of errors into "the node said" and "the transport failed".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Uri;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use lnd_grpc::invoicesrpc::invoices_client::InvoicesClient;
+use lnd_grpc::lnrpc::lightning_client::LightningClient;
+use lnd_grpc::routerrpc::router_client::RouterClient;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::{Code, Status};
+use wallet_core::{WalletError, hex};
+
+use crate::config::LndConfig;
+use crate::tls::{NotThePinnedCertificate, PinnedCertificate};
+
+/// Adds the macaroon to every call. `Debug` does not show it.
+#[derive(Clone)]
+pub(crate) struct MacaroonInterceptor {
+    macaroon: AsciiMetadataValue,
+}
+
+impl std::fmt::Debug for MacaroonInterceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacaroonInterceptor(<redacted>)")
+    }
+}
+
+impl Interceptor for MacaroonInterceptor {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        request.metadata_mut().insert("macaroon", self.macaroon.clone());
+        Ok(request)
+    }
+}
+
+pub(crate) type Transport =
+    InterceptedService<Client<HttpsConnector<HttpConnector>, tonic::body::Body>, MacaroonInterceptor>;
+
+/// The three lnd services, sharing one connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Clients {
+    pub(crate) lightning: LightningClient<Transport>,
+    pub(crate) router: RouterClient<Transport>,
+    pub(crate) invoices: InvoicesClient<Transport>,
+}
+
+/// Lists can be large; lncli allows 200 MiB.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Builds the clients. Nothing connects until the first call.
+pub(crate) fn clients(config: &LndConfig) -> Result<Clients, WalletError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = PinnedCertificate::new(config.pinned_cert.clone(), Arc::clone(&provider));
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| WalletError::backend(None, format!("TLS setup: {err}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http2()
+        .build();
+    let http = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .timer(TokioTimer::new())
+        .http2_keep_alive_interval(Some(Duration::from_secs(20)))
+        .http2_keep_alive_timeout(Duration::from_secs(10))
+        .http2_keep_alive_while_idle(true)
+        .build(https);
+    let host = if config.host.contains(':') && !config.host.starts_with('[') {
+        format!("[{}]", config.host)
+    } else {
+        config.host.clone()
+    };
+    let origin: Uri = format!("https://{host}:{}", config.port)
+        .parse()
+        .map_err(|err| WalletError::invalid(crate::config::ENDPOINT, format!("{err}")))?;
+    let macaroon: AsciiMetadataValue = MetadataValue::try_from(hex::encode(config.macaroon.expose()))
+        .map_err(|err| WalletError::invalid(crate::config::MACAROON, err.to_string()))?;
+    let transport = InterceptedService::new(http, MacaroonInterceptor { macaroon });
+    Ok(Clients {
+        lightning: LightningClient::with_origin(transport.clone(), origin.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        router: RouterClient::with_origin(transport.clone(), origin.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        invoices: InvoicesClient::with_origin(transport, origin).max_decoding_message_size(MAX_MESSAGE_BYTES),
+    })
+}
+
+/// Why a call got no answer from lnd itself.
+#[derive(Debug)]
+pub(crate) enum CallFailure {
+    /// The connection was never made: the request cannot have reached the node.
+    NotConnected(String),
+    /// The connection failed or the deadline passed after the request may have been sent.
+    Lost(String),
+    /// lnd answered with an error status.
+    Node(Status),
+}
+
+fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(status), |err| err.source())
+}
+
+impl CallFailure {
+    /// Sorts a status: one made by the client from a transport error has a source; one lnd
+    /// sent has none.
+    pub(crate) fn from_status(status: Status) -> Self {
+        if std::error::Error::source(&status).is_none() {
+            return Self::Node(status);
+        }
+        if let Some(pin) = source_chain(&status).find_map(|err| err.downcast_ref::<NotThePinnedCertificate>()) {
+            return Self::NotConnected(pin.to_string());
+        }
+        let connect = source_chain(&status)
+            .filter_map(|err| err.downcast_ref::<hyper_util::client::legacy::Error>())
+            .any(hyper_util::client::legacy::Error::is_connect);
+        let message = format!("lnd connection failed: {}", describe(&status));
+        if connect {
+            Self::NotConnected(message)
+        } else {
+            Self::Lost(message)
+        }
+    }
+
+    pub(crate) fn deadline(what: &str, deadline: Duration) -> Self {
+        Self::Lost(format!("lnd did not answer {what} within {} ms", deadline.as_millis()))
+    }
+
+    /// The error for a call whose failure is safe to report as an error.
+    pub(crate) fn into_error(self) -> WalletError {
+        match self {
+            Self::NotConnected(message) | Self::Lost(message) => WalletError::Unavailable(message),
+            Self::Node(status) => node_error(&status),
+        }
+    }
+}
+
+fn describe(status: &Status) -> String {
+    let mut text = status.message().to_owned();
+    for err in source_chain(status) {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+    }
+    text
+}
+
+/// The macaroon failures lnd reports, all with code Unknown.
+const AUTH_MESSAGES: &[&str] = &[
+    "expected 1 macaroon",
+    "verification failed",
+    "permission denied",
+    "cannot retrieve macaroon",
+    "macaroon has expired",
+    "macaroon locked to",
+    "invalid ID",
+    "unknown macaroon version",
+    "empty macaroon data",
+    "unmarshal v",
+    "encoding/hex",
+];
+
+/// Whether lnd refused the call's credentials.
+pub(crate) fn is_auth_error(status: &Status) -> bool {
+    matches!(status.code(), Code::Unauthenticated | Code::PermissionDenied)
+        || (status.code() == Code::Unknown && AUTH_MESSAGES.iter().any(|text| status.message().contains(text)))
+}
+
+/// An error status from lnd as a wallet error.
+pub(crate) fn node_error(status: &Status) -> WalletError {
+    let message = status.message().to_owned();
+    if is_auth_error(status) {
+        return WalletError::Unauthorized(format!("lnd refused the macaroon: {message}"));
+    }
+    match status.code() {
+        Code::NotFound => WalletError::NotFound(message),
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => WalletError::Unavailable(message),
+        Code::Unimplemented => WalletError::backend(Some(Code::Unimplemented as i64), format!("lnd does not offer this call: {message}")),
+        code => WalletError::backend(Some(code as i64), message),
+    }
+}

@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+pub mod config;
+mod mapping;
+mod stream;
+mod tls;
+mod wallet;
+
+pub use config::LndConfig;
+pub use wallet::LndWallet;

@@ -1,0 +1,454 @@
+//! [`LndWallet`]: the [`Wallet`] trait over lnd's gRPC API.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lnd_grpc::invoicesrpc::{AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg};
+use lnd_grpc::lnrpc;
+use lnd_grpc::routerrpc::{SendPaymentRequest, TrackPaymentRequest};
+use tokio::sync::OnceCell;
+use tonic::{Code, Status, Streaming};
+use wallet_core::bolt11::{Bolt11, Currency, check_payable};
+use wallet_core::pay_lock::PaymentLocks;
+use wallet_core::{
+    ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
+    NodeInfo, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
+    PaymentStatus, PeerInfo, Preimage, Registry, Settings, StatusResponse, StreamCursor, Wallet,
+    WalletError, async_trait,
+};
+
+use crate::client::{CallFailure, Clients, is_auth_error, node_error};
+use crate::config::{CLASS_NAME, LndConfig, SETTING_KEYS};
+use crate::mapping;
+
+/// The expiry this wallet asks for when the request gives none (lnd's own default is a day).
+const DEFAULT_EXPIRY_SECS: i64 = 3_600;
+
+/// lnd as a funding source, over gRPC with its certificate pinned and a macaroon.
+///
+/// Payments use `SendPaymentV2` with the caller's fee limit and timeout; whatever is not known
+/// at the timeout is `Pending`. They are idempotent: `TrackPaymentV2` is asked first, an
+/// `AlreadyExists` refusal is answered from it, and concurrent calls in this process are
+/// serialised. Self-payments are refused, as lnd refuses them by default.
+#[derive(Clone)]
+pub struct LndWallet {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: LndConfig,
+    clients: Clients,
+    locks: PaymentLocks,
+    network: OnceCell<Currency>,
+}
+
+impl fmt::Debug for LndWallet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LndWallet").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+/// Runs one call within `deadline`, sorting its failure.
+async fn call<T, F>(deadline: Duration, what: &str, call: F) -> Result<T, CallFailure>
+where
+    F: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    match tokio::time::timeout(deadline, call).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(CallFailure::from_status(status)),
+        Err(_) => Err(CallFailure::deadline(what, deadline)),
+    }
+}
+
+fn lnd_network(name: &str) -> Option<Currency> {
+    match name {
+        "mainnet" => Some(Currency::Bitcoin),
+        "testnet" | "testnet4" => Some(Currency::BitcoinTestnet),
+        "regtest" => Some(Currency::Regtest),
+        "signet" => Some(Currency::Signet),
+        "simnet" => Some(Currency::Simnet),
+        _ => None,
+    }
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn hold_error(failure: CallFailure) -> WalletError {
+    match failure {
+        CallFailure::Node(status) if status.code() == Code::Unknown => {
+            let message = status.message();
+            if message.contains("unable to locate invoice") {
+                WalletError::NotFound("invoice".into())
+            } else if ["invoice still open", "already canceled", "already settled"]
+                .iter()
+                .any(|text| message.contains(text))
+            {
+                WalletError::InvalidState(message.to_owned())
+            } else {
+                node_error(&status)
+            }
+        }
+        other => other.into_error(),
+    }
+}
+
+impl LndWallet {
+    /// A wallet with `config`. Nothing connects until the first call.
+    pub fn new(config: LndConfig) -> Result<Self, WalletError> {
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let clients = crate::client::clients(&config)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                clients,
+                locks: PaymentLocks::new(),
+                network: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// A wallet from LNbits' settings (`LND_GRPC_ENDPOINT`, `LND_GRPC_CERT`, ...).
+    pub fn from_settings(settings: &Settings) -> Result<Self, WalletError> {
+        Self::new(LndConfig::from_settings(settings)?)
+    }
+
+    /// Registers `LndWallet` in `registry`.
+    pub fn register(registry: &mut Registry) {
+        registry.register(CLASS_NAME, SETTING_KEYS, |settings| {
+            Ok(Box::new(LndWallet::from_settings(settings)?))
+        });
+    }
+
+    fn timeout(&self) -> Duration {
+        self.inner.config.timeout
+    }
+
+    async fn get_info(&self) -> Result<lnrpc::GetInfoResponse, WalletError> {
+        let mut client = self.inner.clients.lightning.clone();
+        call(self.timeout(), "GetInfo", client.get_info(lnrpc::GetInfoRequest {}))
+            .await
+            .map_err(CallFailure::into_error)
+    }
+
+    /// The node's network, learned once from `GetInfo`.
+    async fn network(&self) -> Option<Currency> {
+        self.inner
+            .network
+            .get_or_try_init(|| async {
+                let info = self.get_info().await?;
+                info.chains
+                    .first()
+                    .and_then(|chain| lnd_network(&chain.network))
+                    .ok_or_else(|| WalletError::backend(None, "lnd reported no known network"))
+            })
+            .await
+            .ok()
+            .cloned()
+    }
+
+    /// The first update `TrackPaymentV2` gives: the payment's current state. `None` when lnd
+    /// has no payment of this hash.
+    async fn track(&self, payment_hash: &PaymentHash) -> Result<Option<lnrpc::Payment>, CallFailure> {
+        let mut router = self.inner.clients.router.clone();
+        let request = TrackPaymentRequest {
+            payment_hash: payment_hash.as_bytes().to_vec(),
+            no_inflight_updates: false,
+        };
+        let mut stream = match call(self.timeout(), "TrackPaymentV2", router.track_payment_v2(request)).await {
+            Ok(stream) => stream,
+            Err(CallFailure::Node(status)) if status.code() == Code::NotFound => return Ok(None),
+            Err(failure) => return Err(failure),
+        };
+        match tokio::time::timeout(self.timeout(), stream.message()).await {
+            Ok(Ok(Some(payment))) => Ok(Some(payment)),
+            Ok(Ok(None)) => Err(CallFailure::Lost("TrackPaymentV2 ended without an update".into())),
+            Ok(Err(status)) if status.code() == Code::NotFound => Ok(None),
+            Ok(Err(status)) => Err(CallFailure::from_status(status)),
+            Err(_) => Err(CallFailure::deadline("TrackPaymentV2", self.timeout())),
+        }
+    }
+
+    /// Reads payment updates until a final one or `deadline`; anything unclear is `Pending`.
+    async fn final_state(
+        stream: &mut Streaming<lnrpc::Payment>,
+        payment_hash: &PaymentHash,
+        deadline: tokio::time::Instant,
+    ) -> PaymentStatus {
+        loop {
+            match tokio::time::timeout_at(deadline, stream.message()).await {
+                Ok(Ok(Some(update))) => {
+                    let status = mapping::payment_status(payment_hash, &update);
+                    if status.is_final() {
+                        return status;
+                    }
+                }
+                // The stream ended, broke, or time ran out: the payment may still go through.
+                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return PaymentStatus::Pending,
+            }
+        }
+    }
+
+    /// The state of an existing payment, or `Pending` when it cannot be read.
+    async fn existing_state(&self, payment_hash: &PaymentHash) -> PaymentStatus {
+        match self.track(payment_hash).await {
+            Ok(Some(payment)) => mapping::payment_status(payment_hash, &payment),
+            Ok(None) | Err(_) => PaymentStatus::Pending,
+        }
+    }
+}
+
+#[async_trait]
+impl Wallet for LndWallet {
+    fn features(&self) -> Features {
+        Features::all()
+    }
+
+    async fn status(&self) -> Result<StatusResponse, WalletError> {
+        let mut client = self.inner.clients.lightning.clone();
+        let balance = call(self.timeout(), "ChannelBalance", client.channel_balance(lnrpc::ChannelBalanceRequest {}))
+            .await
+            .map_err(CallFailure::into_error)?;
+        let local = balance
+            .local_balance
+            .ok_or_else(|| WalletError::backend(None, "lnd sent no local_balance"))?;
+        Ok(StatusResponse {
+            balance_msat: local.msat,
+        })
+    }
+
+    async fn create_invoice(&self, request: InvoiceRequest) -> Result<InvoiceResponse, WalletError> {
+        request.validate()?;
+        let invoice = lnrpc::Invoice {
+            memo: request.memo.clone().unwrap_or_default(),
+            value_msat: to_i64(request.amount_msat.unwrap_or(0)),
+            description_hash: request
+                .effective_description_hash()
+                .map(|hash| hash.as_bytes().to_vec())
+                .unwrap_or_default(),
+            expiry: request.expiry.map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
+            ..lnrpc::Invoice::default()
+        };
+        let mut client = self.inner.clients.lightning.clone();
+        let added = call(self.timeout(), "AddInvoice", client.add_invoice(invoice))
+            .await
+            .map_err(CallFailure::into_error)?;
+        let decoded = Bolt11::parse(&added.payment_request)?;
+        if decoded.payment_hash().as_bytes().as_slice() != added.r_hash.as_slice() {
+            return Err(WalletError::backend(None, "lnd returned an invoice whose hash is not r_hash"));
+        }
+        Ok(InvoiceResponse {
+            checking_id: decoded.payment_hash(),
+            expires_at: decoded.expires_at(),
+            payment_request: added.payment_request,
+        })
+    }
+
+    async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
+        let network = self.network().await;
+        let checked = check_payable(&request, network.as_ref())?;
+        let payment_hash = checked.invoice.payment_hash();
+        let _one_at_a_time = self.inner.locks.lock(&payment_hash).await;
+        let response = |status| PaymentResponse {
+            checking_id: payment_hash,
+            status,
+        };
+
+        // Never pay twice: a payment lnd knows of is reported, unless it failed for good.
+        match self.track(&payment_hash).await {
+            Ok(Some(existing)) => {
+                let status = mapping::payment_status(&payment_hash, &existing);
+                if !status.is_failed() {
+                    return Ok(response(status));
+                }
+            }
+            Ok(None) => {}
+            Err(failure) => return Err(PayError::not_sent(failure.into_error())),
+        }
+
+        let send = SendPaymentRequest {
+            payment_request: request.bolt11.trim().to_owned(),
+            amt_msat: if checked.amount_supplied { to_i64(checked.amount_msat) } else { 0 },
+            fee_limit_msat: to_i64(request.max_fee_msat),
+            timeout_seconds: i32::try_from(request.timeout.as_secs().max(1)).unwrap_or(i32::MAX),
+            no_inflight_updates: false,
+            allow_self_payment: false,
+            ..SendPaymentRequest::default()
+        };
+        let deadline = tokio::time::Instant::now() + request.timeout;
+        let mut router = self.inner.clients.router.clone();
+        let started = tokio::time::timeout_at(deadline, router.send_payment_v2(send)).await;
+        let status = match started {
+            // The request may be at the node already.
+            Err(_) => PaymentStatus::Pending,
+            Ok(Ok(stream)) => Self::final_state(&mut stream.into_inner(), &payment_hash, deadline).await,
+            Ok(Err(status)) => match CallFailure::from_status(status) {
+                CallFailure::NotConnected(message) => {
+                    return Err(PayError::not_sent(WalletError::Unavailable(message)));
+                }
+                CallFailure::Lost(_) => PaymentStatus::Pending,
+                CallFailure::Node(status) if status.code() == Code::AlreadyExists => {
+                    self.existing_state(&payment_hash).await
+                }
+                CallFailure::Node(status) if is_auth_error(&status) => {
+                    return Err(PayError::not_sent(node_error(&status)));
+                }
+                CallFailure::Node(status) => {
+                    // lnd's pre-flight refusals come before any payment record exists. Check,
+                    // and report what is there if anything is.
+                    match self.track(&payment_hash).await {
+                        Ok(None) => {
+                            return Err(PayError::not_sent(WalletError::backend(
+                                Some(status.code() as i64),
+                                format!("lnd refused the payment: {}", status.message()),
+                            )));
+                        }
+                        Ok(Some(payment)) => mapping::payment_status(&payment_hash, &payment),
+                        Err(_) => PaymentStatus::Pending,
+                    }
+                }
+            },
+        };
+        Ok(response(status))
+    }
+
+    async fn get_invoice_status(&self, checking_id: &PaymentHash) -> Result<InvoiceStatus, WalletError> {
+        let mut client = self.inner.clients.lightning.clone();
+        let request = lnrpc::PaymentHash {
+            r_hash: checking_id.as_bytes().to_vec(),
+            ..lnrpc::PaymentHash::default()
+        };
+        match call(self.timeout(), "LookupInvoice", client.lookup_invoice(request)).await {
+            Ok(invoice) => mapping::invoice_status(checking_id, &invoice, wallet_core::time::unix_now()),
+            Err(CallFailure::Node(status)) if status.code() == Code::NotFound => Ok(InvoiceStatus::Unknown),
+            Err(failure) => Err(failure.into_error()),
+        }
+    }
+
+    async fn get_payment_status(&self, checking_id: &PaymentHash) -> Result<PaymentStatus, WalletError> {
+        match self.track(checking_id).await {
+            Ok(Some(payment)) => Ok(mapping::payment_status(checking_id, &payment)),
+            Ok(None) => Ok(PaymentStatus::Unknown),
+            Err(failure) => Err(failure.into_error()),
+        }
+    }
+
+    async fn paid_invoices_stream(&self, resume_from: Option<StreamCursor>) -> Result<PaidInvoiceStream, WalletError> {
+        let after = resume_from.as_ref().map(StreamCursor::to_index).transpose()?.unwrap_or(0);
+        let mut client = self.inner.clients.lightning.clone();
+        // settle_index 0 means no backlog, which is what "no cursor" asks for.
+        let subscription = lnrpc::InvoiceSubscription {
+            add_index: 0,
+            settle_index: after,
+        };
+        let stream = call(self.timeout(), "SubscribeInvoices", client.subscribe_invoices(subscription))
+            .await
+            .map_err(CallFailure::into_error)?;
+        Ok(crate::stream::paid_invoices(stream, after))
+    }
+
+    async fn create_hold_invoice(&self, request: HoldInvoiceRequest) -> Result<InvoiceResponse, WalletError> {
+        request.invoice.validate()?;
+        let invoice = &request.invoice;
+        let hold = AddHoldInvoiceRequest {
+            memo: invoice.memo.clone().unwrap_or_default(),
+            hash: request.payment_hash.as_bytes().to_vec(),
+            value_msat: to_i64(invoice.amount_msat.unwrap_or(0)),
+            description_hash: invoice
+                .effective_description_hash()
+                .map(|hash| hash.as_bytes().to_vec())
+                .unwrap_or_default(),
+            expiry: invoice.expiry.map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
+            ..AddHoldInvoiceRequest::default()
+        };
+        let mut client = self.inner.clients.invoices.clone();
+        let added = call(self.timeout(), "AddHoldInvoice", client.add_hold_invoice(hold))
+            .await
+            .map_err(hold_error)?;
+        let decoded = Bolt11::parse(&added.payment_request)?;
+        if decoded.payment_hash() != request.payment_hash {
+            return Err(WalletError::backend(None, "lnd returned a hold invoice for another hash"));
+        }
+        Ok(InvoiceResponse {
+            checking_id: request.payment_hash,
+            expires_at: decoded.expires_at(),
+            payment_request: added.payment_request,
+        })
+    }
+
+    async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
+        let mut client = self.inner.clients.invoices.clone();
+        let settle = SettleInvoiceMsg {
+            preimage: preimage.as_bytes().to_vec(),
+        };
+        call(self.timeout(), "SettleInvoice", client.settle_invoice(settle))
+            .await
+            .map(drop)
+            .map_err(hold_error)
+    }
+
+    async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
+        let mut client = self.inner.clients.invoices.clone();
+        let cancel = CancelInvoiceMsg {
+            payment_hash: payment_hash.as_bytes().to_vec(),
+        };
+        call(self.timeout(), "CancelInvoice", client.cancel_invoice(cancel))
+            .await
+            .map(drop)
+            .map_err(hold_error)
+    }
+
+    async fn node_info(&self) -> Result<NodeInfo, WalletError> {
+        let info = self.get_info().await?;
+        let balance = self.status().await?;
+        Ok(NodeInfo {
+            pubkey: info.identity_pubkey,
+            alias: info.alias,
+            network: info.chains.first().map(|chain| chain.network.clone()).unwrap_or_default(),
+            block_height: info.block_height,
+            num_peers: info.num_peers,
+            num_active_channels: info.num_active_channels,
+            channel_balance_msat: balance.balance_msat,
+        })
+    }
+
+    async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
+        let mut client = self.inner.clients.lightning.clone();
+        let channels = call(self.timeout(), "ListChannels", client.list_channels(lnrpc::ListChannelsRequest::default()))
+            .await
+            .map_err(CallFailure::into_error)?;
+        let msat = |sat: i64| u64::try_from(sat).unwrap_or(0).saturating_mul(1_000);
+        Ok(channels
+            .channels
+            .into_iter()
+            .map(|channel| ChannelInfo {
+                id: mapping::short_channel_id(channel.chan_id),
+                peer_pubkey: channel.remote_pubkey,
+                capacity_msat: msat(channel.capacity),
+                local_balance_msat: msat(channel.local_balance),
+                remote_balance_msat: msat(channel.remote_balance),
+                active: channel.active,
+            })
+            .collect())
+    }
+
+    async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
+        let mut client = self.inner.clients.lightning.clone();
+        let peers = call(self.timeout(), "ListPeers", client.list_peers(lnrpc::ListPeersRequest::default()))
+            .await
+            .map_err(CallFailure::into_error)?;
+        Ok(peers
+            .peers
+            .into_iter()
+            .map(|peer| PeerInfo {
+                pubkey: peer.pub_key,
+                address: (!peer.address.is_empty()).then_some(peer.address),
+                connected: true,
+            })
+            .collect())
+    }
+}
+

@@ -1,0 +1,89 @@
+//! A simulated lnd node for tests: a fake network, an `LndSimulator` in a temporary directory,
+//! and an `LndWallet` pointed at it.
+
+// Helpers outside #[test] functions may panic too: a failed helper is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lnd_sim::{LndSimulator, SimOptions};
+use wallet_core::WalletError;
+use wallet_fake::{FakeNetwork, NodeConfig};
+use wallet_lnd::{LndConfig, LndWallet};
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "wallet-lnd-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An lnd simulator for a new node of `network`, with its directory.
+pub struct SimulatedLnd {
+    pub simulator: LndSimulator,
+    pub dir: TempDir,
+}
+
+impl SimulatedLnd {
+    pub async fn start(network: &FakeNetwork, alias: &str) -> Result<Self, String> {
+        let dir = TempDir::new(alias);
+        let mut secret = [0u8; 16];
+        getrandom::fill(&mut secret).map_err(|err| err.to_string())?;
+        let node = network
+            .add_node(NodeConfig::new(alias).secret(wallet_core::hex::encode(&secret)))
+            .map_err(|err| err.to_string())?;
+        let simulator = LndSimulator::start(
+            node,
+            SimOptions {
+                dir: dir.0.clone(),
+                port: None,
+            },
+        )
+        .await
+        .map_err(|err| err.to_string())?;
+        Ok(Self { simulator, dir })
+    }
+
+    /// The settings an LNbits `.env` would have for this node.
+    pub fn settings(&self) -> wallet_core::Settings {
+        let files = self.simulator.files();
+        wallet_core::Settings::new()
+            .with("LND_GRPC_ENDPOINT", "127.0.0.1")
+            .with("LND_GRPC_PORT", self.simulator.port().to_string())
+            .with("LND_GRPC_CERT", files.tls_cert.display().to_string())
+            .with("LND_GRPC_MACAROON", files.admin_macaroon.display().to_string())
+    }
+
+    pub fn wallet(&self) -> Result<LndWallet, WalletError> {
+        LndWallet::from_settings(&self.settings())
+    }
+
+    pub fn admin_macaroon_hex(&self) -> String {
+        wallet_core::hex::encode(&std::fs::read(&self.simulator.files().admin_macaroon).unwrap())
+    }
+
+    /// A wallet presenting `macaroon` and `cert_pem` instead of this node's own.
+    pub fn wallet_with(&self, cert_pem: &[u8], macaroon: Vec<u8>) -> Result<LndWallet, WalletError> {
+        LndWallet::new(LndConfig::new("127.0.0.1", self.simulator.port(), cert_pem, macaroon)?)
+    }
+
+    pub fn cert_pem(&self) -> Vec<u8> {
+        std::fs::read(&self.simulator.files().tls_cert).unwrap()
+    }
+}
