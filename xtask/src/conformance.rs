@@ -38,6 +38,11 @@ const BACKENDS: &[Backend] = &[
         package: "wallet-lnbits",
         server: Server::Lnbits,
     },
+    Backend {
+        name: "lnd",
+        package: "wallet-lnd",
+        server: Server::None,
+    },
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +66,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let selected = match args {
         [] => "all",
         [flag, name] if flag == "--backend" => name.as_str(),
-        _ => return Err("usage: cargo xtask conformance [--backend all|fake|lnbits]".into()),
+        _ => return Err("usage: cargo xtask conformance [--backend all|fake|lnbits|lnd]".into()),
     };
     let backends: Vec<&Backend> = BACKENDS
         .iter()

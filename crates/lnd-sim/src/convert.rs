@@ -23,7 +23,12 @@ pub(crate) fn invoice(snapshot: &InvoiceSnapshot) -> Invoice {
             amount_received_msat,
             settle_index,
             paid_at,
-        } => (InvoiceState::Settled, amount_received_msat, paid_at, settle_index),
+        } => (
+            InvoiceState::Settled,
+            amount_received_msat,
+            paid_at,
+            settle_index,
+        ),
         FakeInvoiceState::Canceled | FakeInvoiceState::Expired => (InvoiceState::Canceled, 0, 0, 0),
     };
     let value_msat = snapshot.amount_msat.unwrap_or(0);
@@ -96,7 +101,10 @@ pub(crate) fn payment(snapshot: &PaymentSnapshot, hub: &str, payee: &str) -> Pay
         FakePaymentState::InFlight => (
             PaymentStatus::InFlight,
             None,
-            snapshot.attempts.last().map_or(0, |attempt| attempt.fee_msat),
+            snapshot
+                .attempts
+                .last()
+                .map_or(0, |attempt| attempt.fee_msat),
             lnrpc::PaymentFailureReason::FailureReasonNone,
         ),
         FakePaymentState::Succeeded { preimage, fee_msat } => (
@@ -105,7 +113,9 @@ pub(crate) fn payment(snapshot: &PaymentSnapshot, hub: &str, payee: &str) -> Pay
             *fee_msat,
             lnrpc::PaymentFailureReason::FailureReasonNone,
         ),
-        FakePaymentState::Failed { reason } => (PaymentStatus::Failed, None, 0, failure_reason(reason)),
+        FakePaymentState::Failed { reason } => {
+            (PaymentStatus::Failed, None, 0, failure_reason(reason))
+        }
     };
     let created_ns = to_i64(snapshot.created_at).saturating_mul(1_000_000_000);
     let htlcs = snapshot

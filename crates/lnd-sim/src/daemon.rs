@@ -29,7 +29,9 @@ pub(crate) struct Faults {
 impl Faults {
     pub(crate) fn take_lost_answer(&self) -> bool {
         self.answers_to_lose
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| count.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+                count.checked_sub(1)
+            })
             .is_ok()
     }
 }
@@ -37,7 +39,8 @@ impl Faults {
 impl Daemon {
     /// Drops every open connection, as a crash would.
     pub(crate) fn drop_connections(&self) {
-        self.kill.send_modify(|generation| *generation = generation.wrapping_add(1));
+        self.kill
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
     pub(crate) fn pubkey(&self) -> String {

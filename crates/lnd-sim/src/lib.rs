@@ -92,9 +92,11 @@ fn random<const N: usize>() -> Result<[u8; N], SimError> {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|err| error(&format!("cannot create {}", parent.display()), err))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|err| error(&format!("cannot create {}", parent.display()), err))?;
     }
-    std::fs::write(path, bytes).map_err(|err| error(&format!("cannot write {}", path.display()), err))
+    std::fs::write(path, bytes)
+        .map_err(|err| error(&format!("cannot write {}", path.display()), err))
 }
 
 impl LndSimulator {
@@ -104,7 +106,12 @@ impl LndSimulator {
         let network = router::network_name(node.currency()).to_owned();
         let identity = tls::generate().map_err(|err| error("cannot make a certificate", err))?;
         let root_key = random::<32>()?;
-        let macaroons = options.dir.join("data").join("chain").join("bitcoin").join(&network);
+        let macaroons = options
+            .dir
+            .join("data")
+            .join("chain")
+            .join("bitcoin")
+            .join(&network);
         let files = SimFiles {
             tls_cert: options.dir.join("tls.cert"),
             admin_macaroon: macaroons.join("admin.macaroon"),
@@ -113,12 +120,21 @@ impl LndSimulator {
         };
         write(&files.tls_cert, identity.cert_pem.as_bytes())?;
         write(&options.dir.join("tls.key"), identity.key_pem.as_bytes())?;
-        write(&files.admin_macaroon, &macaroon::mint(&root_key, random()?, macaroon::ADMIN))?;
-        write(&files.invoice_macaroon, &macaroon::mint(&root_key, random()?, macaroon::INVOICE))?;
+        write(
+            &files.admin_macaroon,
+            &macaroon::mint(&root_key, random()?, macaroon::ADMIN),
+        )?;
+        write(
+            &files.invoice_macaroon,
+            &macaroon::mint(&root_key, random()?, macaroon::INVOICE),
+        )?;
         let listener = TcpListener::bind(("127.0.0.1", options.port.unwrap_or(0)))
             .await
             .map_err(|err| error("cannot listen", err))?;
-        let port = listener.local_addr().map_err(|err| error("cannot listen", err))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|err| error("cannot listen", err))?
+            .port();
         let daemon = Daemon {
             node,
             network,
@@ -138,13 +154,18 @@ impl LndSimulator {
     }
 
     async fn serve(&self, listener: TcpListener) -> Result<(), SimError> {
-        let tls = ServerTlsConfig::new().identity(Identity::from_pem(&self.identity.cert_pem, &self.identity.key_pem));
+        let tls = ServerTlsConfig::new().identity(Identity::from_pem(
+            &self.identity.cert_pem,
+            &self.identity.key_pem,
+        ));
         let (stop, stopping) = watch::channel(false);
         let mut shutdown = stopping.clone();
         let router = Server::builder()
             .tls_config(tls)
             .map_err(|err| error("bad TLS configuration", err))?
-            .layer(MacaroonLayer { root_key: self.root_key })
+            .layer(MacaroonLayer {
+                root_key: self.root_key,
+            })
             .add_service(LightningServer::new(self.daemon.clone()))
             .add_service(RouterServer::new(self.daemon.clone()))
             .add_service(InvoicesServer::new(self.daemon.clone()));
@@ -154,7 +175,9 @@ impl LndSimulator {
                 let _ = shutdown.wait_for(|stop| *stop).await;
             };
             // The server only ends when told to; its error would be about a dead listener.
-            let _ = router.serve_with_incoming_shutdown(connections, stopped).await;
+            let _ = router
+                .serve_with_incoming_shutdown(connections, stopped)
+                .await;
         });
         *self.running.lock().await = Some(Running { stop, task });
         Ok(())
@@ -193,7 +216,10 @@ impl LndSimulator {
         if let Some(running) = running {
             let _ = running.stop.send(true);
             let mut task = running.task;
-            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }

@@ -24,7 +24,11 @@ const MAX_EXPIRY_SECS: i64 = 31_536_000;
 const DEFAULT_EXPIRY_SECS: u64 = 86_400;
 /// Clamps to protobuf's signed fields.
 const fn to_i64(value: u64) -> i64 {
-    if value > i64::MAX as u64 { i64::MAX } else { value as i64 }
+    if value > i64::MAX as u64 {
+        i64::MAX
+    } else {
+        value as i64
+    }
 }
 
 /// The fields `AddInvoice` and `AddHoldInvoice` share, checked as lnd checks them.
@@ -40,7 +44,9 @@ impl InvoiceFields {
     /// The new invoice these fields ask for, or lnd's error.
     pub(crate) fn checked(self) -> Result<NewInvoice, Status> {
         if self.value != 0 && self.value_msat != 0 {
-            return Err(Status::unknown("sat and msat arguments are mutually exclusive"));
+            return Err(Status::unknown(
+                "sat and msat arguments are mutually exclusive",
+            ));
         }
         if self.value < 0 || self.value_msat < 0 {
             return Err(Status::unknown("invoice amount must not be negative"));
@@ -61,7 +67,11 @@ impl InvoiceFields {
             32 => Some(DescriptionHash::from_bytes(
                 self.description_hash.try_into().unwrap_or([0; 32]),
             )),
-            other => return Err(Status::unknown(format!("description hash is {other} bytes, must be 32"))),
+            other => {
+                return Err(Status::unknown(format!(
+                    "description hash is {other} bytes, must be 32"
+                )));
+            }
         };
         if self.expiry > MAX_EXPIRY_SECS {
             return Err(Status::unknown(format!(
@@ -115,7 +125,10 @@ fn as_added(snapshot: &InvoiceSnapshot) -> Invoice {
 
 #[tonic::async_trait]
 impl Lightning for Daemon {
-    async fn get_info(&self, _: Request<lnrpc::GetInfoRequest>) -> Result<Response<lnrpc::GetInfoResponse>, Status> {
+    async fn get_info(
+        &self,
+        _: Request<lnrpc::GetInfoRequest>,
+    ) -> Result<Response<lnrpc::GetInfoResponse>, Status> {
         let block_height = self.node.network().config().block_height;
         Ok(Response::new(lnrpc::GetInfoResponse {
             identity_pubkey: self.pubkey(),
@@ -170,12 +183,22 @@ impl Lightning for Daemon {
         }))
     }
 
-    async fn add_invoice(&self, request: Request<Invoice>) -> Result<Response<lnrpc::AddInvoiceResponse>, Status> {
+    async fn add_invoice(
+        &self,
+        request: Request<Invoice>,
+    ) -> Result<Response<lnrpc::AddInvoiceResponse>, Status> {
         let invoice = request.into_inner();
         let preimage = match invoice.r_preimage.len() {
             0 => None,
-            32 => Some(Preimage::from_slice(&invoice.r_preimage).map_err(|err| Status::unknown(err.to_string()))?),
-            other => return Err(Status::unknown(format!("invalid preimage length of {other}, want 32"))),
+            32 => Some(
+                Preimage::from_slice(&invoice.r_preimage)
+                    .map_err(|err| Status::unknown(err.to_string()))?,
+            ),
+            other => {
+                return Err(Status::unknown(format!(
+                    "invalid preimage length of {other}, want 32"
+                )));
+            }
         };
         let mut new = InvoiceFields {
             memo: invoice.memo,
@@ -195,14 +218,20 @@ impl Lightning for Daemon {
         }))
     }
 
-    async fn lookup_invoice(&self, request: Request<lnrpc::PaymentHash>) -> Result<Response<Invoice>, Status> {
+    async fn lookup_invoice(
+        &self,
+        request: Request<lnrpc::PaymentHash>,
+    ) -> Result<Response<Invoice>, Status> {
         let request = request.into_inner();
         let bytes = if request.r_hash_str.is_empty() {
             request.r_hash
         } else {
-            wallet_core::hex::decode(&request.r_hash_str).map_err(|err| Status::unknown(format!("encoding/hex: {err}")))?
+            wallet_core::hex::decode(&request.r_hash_str)
+                .map_err(|err| Status::unknown(format!("encoding/hex: {err}")))?
         };
-        let hash = hash_of(&bytes, |length| format!("payment hash must be exactly 32 bytes, is instead {length}"))?;
+        let hash = hash_of(&bytes, |length| {
+            format!("payment hash must be exactly 32 bytes, is instead {length}")
+        })?;
         Ok(Response::new(convert::invoice(&self.lookup(&hash)?)))
     }
 
@@ -220,10 +249,20 @@ impl Lightning for Daemon {
             .invoices()
             .map_err(status)?
             .into_iter()
-            .filter(|invoice| !request.pending_only || matches!(invoice.state, FakeInvoiceState::Open | FakeInvoiceState::Accepted { .. }))
+            .filter(|invoice| {
+                !request.pending_only
+                    || matches!(
+                        invoice.state,
+                        FakeInvoiceState::Open | FakeInvoiceState::Accepted { .. }
+                    )
+            })
             .collect();
         let selected: Vec<_> = if request.reversed {
-            let end = if request.index_offset == 0 { u64::MAX } else { request.index_offset };
+            let end = if request.index_offset == 0 {
+                u64::MAX
+            } else {
+                request.index_offset
+            };
             invoices.retain(|invoice| invoice.add_index < end);
             let skip = invoices.len().saturating_sub(limit);
             invoices.split_off(skip)
@@ -257,7 +296,12 @@ impl Lightning for Daemon {
                 invoices
                     .iter()
                     .filter(|invoice| invoice.add_index > request.add_index)
-                    .filter(|invoice| matches!(invoice.state, FakeInvoiceState::Open | FakeInvoiceState::Settled { .. }))
+                    .filter(|invoice| {
+                        matches!(
+                            invoice.state,
+                            FakeInvoiceState::Open | FakeInvoiceState::Settled { .. }
+                        )
+                    })
                     .map(convert::invoice),
             );
         }
@@ -265,7 +309,9 @@ impl Lightning for Daemon {
             let mut settled: Vec<_> = invoices
                 .iter()
                 .filter_map(|invoice| match invoice.state {
-                    FakeInvoiceState::Settled { settle_index, .. } if settle_index > request.settle_index => {
+                    FakeInvoiceState::Settled { settle_index, .. }
+                        if settle_index > request.settle_index =>
+                    {
                         Some((settle_index, convert::invoice(invoice)))
                     }
                     _ => None,
@@ -274,10 +320,20 @@ impl Lightning for Daemon {
             settled.sort_by_key(|(index, _)| *index);
             backlog.extend(settled.into_iter().map(|(_, invoice)| invoice));
         }
-        let last_add = invoices.iter().map(|invoice| invoice.add_index).max().unwrap_or(0);
+        let last_add = invoices
+            .iter()
+            .map(|invoice| invoice.add_index)
+            .max()
+            .unwrap_or(0);
         let last_settle = self.node.settled_count().map_err(status)?;
         let live = futures::stream::unfold(
-            (self.clone(), changes, last_add, last_settle, Vec::<Invoice>::new()),
+            (
+                self.clone(),
+                changes,
+                last_add,
+                last_settle,
+                Vec::<Invoice>::new(),
+            ),
             |(daemon, mut changes, mut last_add, mut last_settle, mut ready)| async move {
                 loop {
                     if !ready.is_empty() {
@@ -287,17 +343,27 @@ impl Lightning for Daemon {
                     changes.changed().await.ok()?;
                     changes.borrow_and_update();
                     let Ok(invoices) = daemon.node.invoices() else {
-                        return Some((Err(Status::unavailable("the server is shutting down")), (daemon, changes, last_add, last_settle, ready)));
+                        return Some((
+                            Err(Status::unavailable("the server is shutting down")),
+                            (daemon, changes, last_add, last_settle, ready),
+                        ));
                     };
                     let added_after = last_add;
-                    for invoice in invoices.iter().filter(|invoice| invoice.add_index > added_after) {
+                    for invoice in invoices
+                        .iter()
+                        .filter(|invoice| invoice.add_index > added_after)
+                    {
                         ready.push(as_added(invoice));
                         last_add = invoice.add_index;
                     }
                     let mut settled: Vec<_> = invoices
                         .iter()
                         .filter_map(|invoice| match invoice.state {
-                            FakeInvoiceState::Settled { settle_index, .. } if settle_index > last_settle => Some((settle_index, invoice)),
+                            FakeInvoiceState::Settled { settle_index, .. }
+                                if settle_index > last_settle =>
+                            {
+                                Some((settle_index, invoice))
+                            }
                             _ => None,
                         })
                         .collect();
@@ -313,8 +379,12 @@ impl Lightning for Daemon {
         Ok(Response::new(stream.boxed()))
     }
 
-    async fn decode_pay_req(&self, request: Request<lnrpc::PayReqString>) -> Result<Response<lnrpc::PayReq>, Status> {
-        let invoice = Bolt11::parse(&request.into_inner().pay_req).map_err(|err| Status::unknown(err.to_string()))?;
+    async fn decode_pay_req(
+        &self,
+        request: Request<lnrpc::PayReqString>,
+    ) -> Result<Response<lnrpc::PayReq>, Status> {
+        let invoice = Bolt11::parse(&request.into_inner().pay_req)
+            .map_err(|err| Status::unknown(err.to_string()))?;
         let (description, description_hash) = match invoice.description() {
             Bolt11Description::Memo(memo) => (memo, String::new()),
             Bolt11Description::Hash(hash) => (String::new(), hash.to_hex()),
@@ -346,7 +416,13 @@ impl Lightning for Daemon {
             .payments()
             .map_err(status)?
             .into_iter()
-            .filter(|payment| request.include_incomplete || matches!(payment.state, wallet_fake::FakePaymentState::Succeeded { .. }))
+            .filter(|payment| {
+                request.include_incomplete
+                    || matches!(
+                        payment.state,
+                        wallet_fake::FakePaymentState::Succeeded { .. }
+                    )
+            })
             .filter(|payment| payment.payment_index > request.index_offset)
             .collect();
         let total = payments.len() as u64;
@@ -356,7 +432,11 @@ impl Lightning for Daemon {
         Ok(Response::new(lnrpc::ListPaymentsResponse {
             first_index_offset: payments.first().map_or(0, |payment| payment.payment_index),
             last_index_offset: payments.last().map_or(0, |payment| payment.payment_index),
-            total_num_payments: if request.count_total_payments { total } else { 0 },
+            total_num_payments: if request.count_total_payments {
+                total
+            } else {
+                0
+            },
             payments: payments
                 .iter()
                 .map(|payment| convert::payment(payment, &hub, &convert::node_hex(&payment.payee)))
@@ -388,7 +468,10 @@ impl Lightning for Daemon {
         }))
     }
 
-    async fn list_peers(&self, _: Request<lnrpc::ListPeersRequest>) -> Result<Response<lnrpc::ListPeersResponse>, Status> {
+    async fn list_peers(
+        &self,
+        _: Request<lnrpc::ListPeersRequest>,
+    ) -> Result<Response<lnrpc::ListPeersResponse>, Status> {
         self.node.balance_msat().map_err(status)?;
         Ok(Response::new(lnrpc::ListPeersResponse {
             peers: vec![lnrpc::Peer {

@@ -119,7 +119,10 @@ fn derived_key(root_key: &[u8; 32]) -> [u8; 32] {
 
 /// Mints a V2 macaroon for `permissions`, signed with `root_key`.
 pub fn mint(root_key: &[u8; 32], nonce: [u8; 16], permissions: &[Permission]) -> Vec<u8> {
-    let mut entities: Vec<&str> = permissions.iter().map(|permission| permission.entity).collect();
+    let mut entities: Vec<&str> = permissions
+        .iter()
+        .map(|permission| permission.entity)
+        .collect();
     entities.sort_unstable();
     entities.dedup();
     let ops = entities
@@ -234,7 +237,9 @@ impl Parsed {
         match bytes.first() {
             None => return Err("empty macaroon data".into()),
             Some(2) => {}
-            Some(byte) if byte.is_ascii_hexdigit() => return Err("unknown macaroon version: v1".into()),
+            Some(byte) if byte.is_ascii_hexdigit() => {
+                return Err("unknown macaroon version: v1".into());
+            }
             Some(_) => return Err("cannot determine data format of binary-encoded macaroon".into()),
         }
         let mut reader = Reader { bytes, position: 1 };
@@ -305,8 +310,14 @@ pub fn verify(
 ) -> Result<(), String> {
     let bytes = wallet_core::hex::decode(macaroon_hex).map_err(|err| match err {
         wallet_core::hex::HexError::InvalidDigit(position) => {
-            let digit = macaroon_hex.get(position..).and_then(|rest| rest.chars().next()).unwrap_or(char::REPLACEMENT_CHARACTER);
-            format!("encoding/hex: invalid byte: U+{:04X} {digit:?}", u32::from(digit))
+            let digit = macaroon_hex
+                .get(position..)
+                .and_then(|rest| rest.chars().next())
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
+            format!(
+                "encoding/hex: invalid byte: U+{:04X} {digit:?}",
+                u32::from(digit)
+            )
         }
         _ => "encoding/hex: odd length hex string".to_owned(),
     })?;
@@ -372,7 +383,13 @@ mod tests {
     }
 
     fn check(macaroon: &[u8], method: &str) -> Result<(), String> {
-        verify(&ROOT, &wallet_core::hex::encode(macaroon), method, None, NOW)
+        verify(
+            &ROOT,
+            &wallet_core::hex::encode(macaroon),
+            method,
+            None,
+            NOW,
+        )
     }
 
     #[test]
@@ -410,10 +427,17 @@ mod tests {
         let stale = add_caveat(&admin(), "time-before 2026-11-29T04:00:00Z").unwrap();
         assert_eq!(
             check(&stale, "/lnrpc.Lightning/GetInfo"),
-            Err("caveat \"time-before 2026-11-29T04:00:00Z\" not satisfied: macaroon has expired".into())
+            Err(
+                "caveat \"time-before 2026-11-29T04:00:00Z\" not satisfied: macaroon has expired"
+                    .into()
+            )
         );
         let odd = add_caveat(&admin(), "colour blue").unwrap();
-        assert!(check(&odd, "/lnrpc.Lightning/GetInfo").unwrap_err().ends_with("caveat not recognized"));
+        assert!(
+            check(&odd, "/lnrpc.Lightning/GetInfo")
+                .unwrap_err()
+                .ends_with("caveat not recognized")
+        );
     }
 
     #[test]
@@ -427,7 +451,10 @@ mod tests {
         forged.extend([0, 0]);
         forged.extend(signature);
         let err = check(&forged, "/lnrpc.Lightning/GetInfo").unwrap_err();
-        assert!(err.contains("not satisfied") || err.contains("signature mismatch"), "{err}");
+        assert!(
+            err.contains("not satisfied") || err.contains("signature mismatch"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -39,7 +39,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let currency = wallet_fake::settings::parse_currency(&args.network).map_err(|err| err.to_string())?;
+    let currency =
+        wallet_fake::settings::parse_currency(&args.network).map_err(|err| err.to_string())?;
     let network = FakeNetwork::new();
     let mut nodes = vec![(args.alias.clone(), args.dir.clone(), args.port)];
     if let Some(peer_port) = args.peer_port {
@@ -50,21 +51,43 @@ async fn run(args: Args) -> Result<(), String> {
         let node = network
             .add_node(NodeConfig::new(alias.as_str()).currency(currency.clone()))
             .map_err(|err| err.to_string())?;
-        let simulator = LndSimulator::start(node, SimOptions { dir, port: Some(port) })
-            .await
-            .map_err(|err| err.to_string())?;
+        let simulator = LndSimulator::start(
+            node,
+            SimOptions {
+                dir,
+                port: Some(port),
+            },
+        )
+        .await
+        .map_err(|err| err.to_string())?;
         let files = simulator.files();
-        println!("{alias}: lnd on {} ({})", simulator.address(), simulator.network());
+        println!(
+            "{alias}: lnd on {} ({})",
+            simulator.address(),
+            simulator.network()
+        );
         println!("  pubkey           {}", simulator.node().pubkey_hex());
         println!("  tls.cert         {}", files.tls_cert.display());
         println!("  admin.macaroon   {}", files.admin_macaroon.display());
         println!("  invoice.macaroon {}", files.invoice_macaroon.display());
-        println!("  lncli            lncli --rpcserver {} --lnddir {} --network {}", simulator.address(), files.dir.display(), simulator.network());
-        println!("  LNbits settings  LNBITS_BACKEND_WALLET_CLASS=LndWallet LND_GRPC_ENDPOINT=127.0.0.1 LND_GRPC_PORT={} LND_GRPC_CERT={} LND_GRPC_MACAROON={}", simulator.port(), files.tls_cert.display(), files.admin_macaroon.display());
+        println!(
+            "  lncli            lncli --rpcserver {} --lnddir {} --network {}",
+            simulator.address(),
+            files.dir.display(),
+            simulator.network()
+        );
+        println!(
+            "  LNbits settings  LNBITS_BACKEND_WALLET_CLASS=LndWallet LND_GRPC_ENDPOINT=127.0.0.1 LND_GRPC_PORT={} LND_GRPC_CERT={} LND_GRPC_MACAROON={}",
+            simulator.port(),
+            files.tls_cert.display(),
+            files.admin_macaroon.display()
+        );
         simulators.push(simulator);
     }
     println!("serving; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await.map_err(|err| err.to_string())?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|err| err.to_string())?;
     for simulator in &simulators {
         simulator.stop().await;
     }

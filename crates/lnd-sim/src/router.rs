@@ -40,23 +40,26 @@ impl Daemon {
         let first = (!final_only || payment.state.is_final()).then(|| daemon.message(&payment));
         let done = payment.state.is_final();
         let hash = payment.payment_hash;
-        let rest = futures::stream::unfold((daemon, changes, done), move |(daemon, mut changes, done)| async move {
-            if done {
-                return None;
-            }
-            loop {
-                changes.changed().await.ok()?;
-                changes.borrow_and_update();
-                match daemon.node.payment(&hash) {
-                    Ok(Some(payment)) if payment.state.is_final() => {
-                        let message = daemon.message(&payment);
-                        return Some((Ok(message), (daemon, changes, true)));
-                    }
-                    Ok(_) => {}
-                    Err(err) => return Some((Err(status(err)), (daemon, changes, true))),
+        let rest = futures::stream::unfold(
+            (daemon, changes, done),
+            move |(daemon, mut changes, done)| async move {
+                if done {
+                    return None;
                 }
-            }
-        });
+                loop {
+                    changes.changed().await.ok()?;
+                    changes.borrow_and_update();
+                    match daemon.node.payment(&hash) {
+                        Ok(Some(payment)) if payment.state.is_final() => {
+                            let message = daemon.message(&payment);
+                            return Some((Ok(message), (daemon, changes, true)));
+                        }
+                        Ok(_) => {}
+                        Err(err) => return Some((Err(status(err)), (daemon, changes, true))),
+                    }
+                }
+            },
+        );
         futures::stream::iter(first.map(Ok)).chain(rest).boxed()
     }
 }
@@ -87,29 +90,49 @@ fn checked_amount(invoice: &Bolt11, request: &SendPaymentRequest) -> Result<u64,
 
 #[tonic::async_trait]
 impl Router for Daemon {
-    async fn send_payment_v2(&self, request: Request<SendPaymentRequest>) -> Result<Response<BoxStream<Payment>>, Status> {
+    async fn send_payment_v2(
+        &self,
+        request: Request<SendPaymentRequest>,
+    ) -> Result<Response<BoxStream<Payment>>, Status> {
         let request = request.into_inner();
         if request.payment_request.is_empty() {
-            return Err(Status::unknown("a payment request is required: this node pays BOLT11 invoices only"));
+            return Err(Status::unknown(
+                "a payment request is required: this node pays BOLT11 invoices only",
+            ));
         }
         if !request.dest.is_empty() {
-            return Err(Status::unknown("dest and payment_request cannot appear together"));
+            return Err(Status::unknown(
+                "dest and payment_request cannot appear together",
+            ));
         }
         if !request.payment_hash.is_empty() {
-            return Err(Status::unknown("payment_hash and payment_request cannot appear together"));
+            return Err(Status::unknown(
+                "payment_hash and payment_request cannot appear together",
+            ));
         }
         if request.final_cltv_delta != 0 {
-            return Err(Status::unknown("final_cltv_delta and payment_request cannot appear together"));
+            return Err(Status::unknown(
+                "final_cltv_delta and payment_request cannot appear together",
+            ));
         }
         if request.fee_limit_sat != 0 && request.fee_limit_msat != 0 {
-            return Err(Status::unknown("fee_limit_sat and fee_limit_msat are mutually exclusive"));
+            return Err(Status::unknown(
+                "fee_limit_sat and fee_limit_msat are mutually exclusive",
+            ));
         }
-        let invoice = Bolt11::parse(&request.payment_request).map_err(|err| Status::unknown(err.to_string()))?;
+        let invoice = Bolt11::parse(&request.payment_request)
+            .map_err(|err| Status::unknown(err.to_string()))?;
         if network_name(&invoice.currency()) != self.network {
-            return Err(Status::unknown(format!("invoice not for current active network '{}'", self.network)));
+            return Err(Status::unknown(format!(
+                "invoice not for current active network '{}'",
+                self.network
+            )));
         }
         if invoice.is_expired() {
-            return Err(Status::unknown(format!("invoice expired. Valid until {} (unix time)", invoice.expires_at())));
+            return Err(Status::unknown(format!(
+                "invoice expired. Valid until {} (unix time)",
+                invoice.expires_at()
+            )));
         }
         let amount_msat = checked_amount(&invoice, &request)?;
         if invoice.payee() == self.node.id() && !request.allow_self_payment {
@@ -120,10 +143,16 @@ impl Router for Daemon {
             (0, sat) => sat.max(0) as u64 * 1_000,
             (msat, _) => msat.max(0) as u64,
         };
-        let payment = match self.node.pay(&invoice, amount_msat, fee_limit_msat).map_err(status)? {
+        let payment = match self
+            .node
+            .pay(&invoice, amount_msat, fee_limit_msat)
+            .map_err(status)?
+        {
             SendOutcome::AlreadyExists(existing) => {
                 return Err(match existing.state {
-                    FakePaymentState::Succeeded { .. } => Status::already_exists("invoice is already paid"),
+                    FakePaymentState::Succeeded { .. } => {
+                        Status::already_exists("invoice is already paid")
+                    }
                     _ => Status::already_exists("payment is in transition"),
                 });
             }
@@ -134,19 +163,29 @@ impl Router for Daemon {
             self.drop_connections();
             return Ok(Response::new(futures::stream::pending().boxed()));
         }
-        Ok(Response::new(self.updates(payment, request.no_inflight_updates)))
+        Ok(Response::new(
+            self.updates(payment, request.no_inflight_updates),
+        ))
     }
 
-    async fn track_payment_v2(&self, request: Request<TrackPaymentRequest>) -> Result<Response<BoxStream<Payment>>, Status> {
+    async fn track_payment_v2(
+        &self,
+        request: Request<TrackPaymentRequest>,
+    ) -> Result<Response<BoxStream<Payment>>, Status> {
         let request = request.into_inner();
-        let hash = PaymentHash::from_slice(&request.payment_hash)
-            .map_err(|_| Status::unknown(format!("invalid hash length of {}, want 32", request.payment_hash.len())))?;
+        let hash = PaymentHash::from_slice(&request.payment_hash).map_err(|_| {
+            Status::unknown(format!(
+                "invalid hash length of {}, want 32",
+                request.payment_hash.len()
+            ))
+        })?;
         let payment = self
             .node
             .payment(&hash)
             .map_err(status)?
             .ok_or_else(|| Status::not_found("payment isn't initiated"))?;
-        Ok(Response::new(self.updates(payment, request.no_inflight_updates)))
+        Ok(Response::new(
+            self.updates(payment, request.no_inflight_updates),
+        ))
     }
 }
-

@@ -37,7 +37,10 @@ impl KillableIo {
             self.dead = true;
         }
         if self.dead {
-            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "lnd went away"))
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "lnd went away",
+            ))
         } else {
             Ok(())
         }
@@ -45,7 +48,11 @@ impl KillableIo {
 }
 
 impl AsyncRead for KillableIo {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if let Err(err) = self.check(cx) {
             return Poll::Ready(Err(err));
         }
@@ -54,7 +61,11 @@ impl AsyncRead for KillableIo {
 }
 
 impl AsyncWrite for KillableIo {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if let Err(err) = self.check(cx) {
             return Poll::Ready(Err(err));
         }
@@ -87,25 +98,28 @@ pub(crate) fn incoming(
     kill: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
 ) -> impl futures::Stream<Item = io::Result<KillableIo>> {
-    futures::stream::unfold((listener, kill, stop), |(listener, kill, mut stop)| async move {
-        loop {
-            if *stop.borrow() {
-                return None;
+    futures::stream::unfold(
+        (listener, kill, stop),
+        |(listener, kill, mut stop)| async move {
+            loop {
+                if *stop.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((socket, _)) => {
+                            let _ = socket.set_nodelay(true);
+                            let io = KillableIo::new(socket, kill.clone());
+                            return Some((Ok(io), (listener, kill, stop)));
+                        }
+                        // A failed accept (e.g. too many open files) is not the end of the server.
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                    },
+                    _ = stop.changed() => {}
+                }
             }
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((socket, _)) => {
-                        let _ = socket.set_nodelay(true);
-                        let io = KillableIo::new(socket, kill.clone());
-                        return Some((Ok(io), (listener, kill, stop)));
-                    }
-                    // A failed accept (e.g. too many open files) is not the end of the server.
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-                },
-                _ = stop.changed() => {}
-            }
-        }
-    })
+        },
+    )
 }
 
 /// Checks the macaroon of every request before the method runs, as lnd's interceptor does.
@@ -151,14 +165,19 @@ fn authorize<B>(root_key: &[u8; 32], request: &http::Request<B>) -> Result<(), S
     let [macaroon] = macaroons.as_slice() else {
         return Err(format!("expected 1 macaroon, got {}", macaroons.len()));
     };
-    let hex = macaroon.to_str().map_err(|_| "encoding/hex: invalid byte".to_owned())?;
+    let hex = macaroon
+        .to_str()
+        .map_err(|_| "encoding/hex: invalid byte".to_owned())?;
     let now = wallet_core::time::unix_now_micros();
     crate::macaroon::verify(root_key, hex, request.uri().path(), peer_ip(request), now)
 }
 
 impl<S, B> tower::Service<http::Request<B>> for MacaroonCheck<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {

@@ -7,6 +7,8 @@ pub use wallet_core::{Registry, Settings, Wallet, WalletError};
 pub use wallet_fake;
 #[cfg(feature = "lnbits")]
 pub use wallet_lnbits;
+#[cfg(feature = "lnd")]
+pub use wallet_lnd;
 
 /// The class used when settings name none: the embedded, in-memory [`wallet_fake::FakeWallet`].
 #[cfg(feature = "fake")]
@@ -20,6 +22,8 @@ pub fn registry() -> Registry {
     wallet_fake::FakeWallet::register(&mut registry);
     #[cfg(feature = "lnbits")]
     wallet_lnbits::LnbitsWallet::register(&mut registry);
+    #[cfg(feature = "lnd")]
+    wallet_lnd::LndWallet::register(&mut registry);
     registry
 }
 

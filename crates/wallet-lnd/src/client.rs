@@ -36,13 +36,17 @@ impl std::fmt::Debug for MacaroonInterceptor {
 
 impl Interceptor for MacaroonInterceptor {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        request.metadata_mut().insert("macaroon", self.macaroon.clone());
+        request
+            .metadata_mut()
+            .insert("macaroon", self.macaroon.clone());
         Ok(request)
     }
 }
 
-pub(crate) type Transport =
-    InterceptedService<Client<HttpsConnector<HttpConnector>, tonic::body::Body>, MacaroonInterceptor>;
+pub(crate) type Transport = InterceptedService<
+    Client<HttpsConnector<HttpConnector>, tonic::body::Body>,
+    MacaroonInterceptor,
+>;
 
 /// The three lnd services, sharing one connection.
 #[derive(Clone, Debug)]
@@ -85,15 +89,17 @@ pub(crate) fn clients(config: &LndConfig) -> Result<Clients, WalletError> {
     let origin: Uri = format!("https://{host}:{}", config.port)
         .parse()
         .map_err(|err| WalletError::invalid(crate::config::ENDPOINT, format!("{err}")))?;
-    let macaroon: AsciiMetadataValue = MetadataValue::try_from(hex::encode(config.macaroon.expose()))
-        .map_err(|err| WalletError::invalid(crate::config::MACAROON, err.to_string()))?;
+    let macaroon: AsciiMetadataValue =
+        MetadataValue::try_from(hex::encode(config.macaroon.expose()))
+            .map_err(|err| WalletError::invalid(crate::config::MACAROON, err.to_string()))?;
     let transport = InterceptedService::new(http, MacaroonInterceptor { macaroon });
     Ok(Clients {
         lightning: LightningClient::with_origin(transport.clone(), origin.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
         router: RouterClient::with_origin(transport.clone(), origin.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        invoices: InvoicesClient::with_origin(transport, origin).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        invoices: InvoicesClient::with_origin(transport, origin)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
     })
 }
 
@@ -109,7 +115,26 @@ pub(crate) enum CallFailure {
 }
 
 fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
-    std::iter::successors(std::error::Error::source(status), |err| err.source())
+    std::iter::successors(std::error::Error::source(status), |err| {
+        // `io::Error::source` skips the error it wraps; step into it.
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        }
+    })
+}
+
+/// Whether the TLS handshake failed because the node's certificate is not the pinned one.
+fn pin_mismatch(err: &(dyn std::error::Error + 'static)) -> bool {
+    match err.downcast_ref::<rustls::Error>() {
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) => {
+            other.0.downcast_ref::<NotThePinnedCertificate>().is_some()
+        }
+        _ => false,
+    }
 }
 
 impl CallFailure {
@@ -119,8 +144,8 @@ impl CallFailure {
         if std::error::Error::source(&status).is_none() {
             return Self::Node(status);
         }
-        if let Some(pin) = source_chain(&status).find_map(|err| err.downcast_ref::<NotThePinnedCertificate>()) {
-            return Self::NotConnected(pin.to_string());
+        if source_chain(&status).any(pin_mismatch) {
+            return Self::NotConnected(NotThePinnedCertificate.to_string());
         }
         let connect = source_chain(&status)
             .filter_map(|err| err.downcast_ref::<hyper_util::client::legacy::Error>())
@@ -134,7 +159,10 @@ impl CallFailure {
     }
 
     pub(crate) fn deadline(what: &str, deadline: Duration) -> Self {
-        Self::Lost(format!("lnd did not answer {what} within {} ms", deadline.as_millis()))
+        Self::Lost(format!(
+            "lnd did not answer {what} within {} ms",
+            deadline.as_millis()
+        ))
     }
 
     /// The error for a call whose failure is safe to report as an error.
@@ -166,14 +194,20 @@ const AUTH_MESSAGES: &[&str] = &[
     "invalid ID",
     "unknown macaroon version",
     "empty macaroon data",
+    "binary-encoded macaroon",
     "unmarshal v",
     "encoding/hex",
 ];
 
 /// Whether lnd refused the call's credentials.
 pub(crate) fn is_auth_error(status: &Status) -> bool {
-    matches!(status.code(), Code::Unauthenticated | Code::PermissionDenied)
-        || (status.code() == Code::Unknown && AUTH_MESSAGES.iter().any(|text| status.message().contains(text)))
+    matches!(
+        status.code(),
+        Code::Unauthenticated | Code::PermissionDenied
+    ) || (status.code() == Code::Unknown
+        && AUTH_MESSAGES
+            .iter()
+            .any(|text| status.message().contains(text)))
 }
 
 /// An error status from lnd as a wallet error.
@@ -184,8 +218,13 @@ pub(crate) fn node_error(status: &Status) -> WalletError {
     }
     match status.code() {
         Code::NotFound => WalletError::NotFound(message),
-        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => WalletError::Unavailable(message),
-        Code::Unimplemented => WalletError::backend(Some(Code::Unimplemented as i64), format!("lnd does not offer this call: {message}")),
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+            WalletError::Unavailable(message)
+        }
+        Code::Unimplemented => WalletError::backend(
+            Some(Code::Unimplemented as i64),
+            format!("lnd does not offer this call: {message}"),
+        ),
         code => WalletError::backend(Some(code as i64), message),
     }
 }

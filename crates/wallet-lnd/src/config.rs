@@ -66,16 +66,26 @@ impl fmt::Debug for LndConfig {
 }
 
 /// A setting that is a file path, or the contents themselves.
-fn path_or_value(setting: &'static str, value: &str, looks_inline: impl Fn(&str) -> bool) -> Result<Vec<u8>, WalletError> {
+fn path_or_value(
+    setting: &'static str,
+    value: &str,
+    looks_inline: impl Fn(&str) -> bool,
+) -> Result<Vec<u8>, WalletError> {
     if looks_inline(value) {
         return Ok(value.as_bytes().to_vec());
     }
-    std::fs::read(value).map_err(|err| WalletError::invalid(setting, format!("cannot read {value:?}: {err}")))
+    std::fs::read(value)
+        .map_err(|err| WalletError::invalid(setting, format!("cannot read {value:?}: {err}")))
 }
 
 impl LndConfig {
     /// A configuration from a certificate PEM and a macaroon, both as bytes.
-    pub fn new(host: &str, port: u16, cert_pem: &[u8], macaroon: Vec<u8>) -> Result<Self, WalletError> {
+    pub fn new(
+        host: &str,
+        port: u16,
+        cert_pem: &[u8],
+        macaroon: Vec<u8>,
+    ) -> Result<Self, WalletError> {
         let pinned_cert = CertificateDer::from_pem_slice(cert_pem)
             .map_err(|err| WalletError::invalid(CERT, format!("not a PEM certificate: {err}")))?
             .into_owned();
@@ -126,14 +136,19 @@ impl LndConfig {
         let (macaroon_setting, macaroon_value) = settings
             .first_of(&[MACAROON, ADMIN_MACAROON, INVOICE_MACAROON])
             .ok_or_else(|| WalletError::invalid(MACAROON, "is not set"))?;
-        let is_hex = |value: &str| value.len() > 32 && value.bytes().all(|byte| byte.is_ascii_hexdigit());
+        let is_hex =
+            |value: &str| value.len() > 32 && value.bytes().all(|byte| byte.is_ascii_hexdigit());
         let macaroon = if is_hex(macaroon_value) {
-            hex::decode(macaroon_value).map_err(|err| WalletError::invalid(macaroon_setting, err.to_string()))?
+            hex::decode(macaroon_value)
+                .map_err(|err| WalletError::invalid(macaroon_setting, err.to_string()))?
         } else {
             path_or_value(macaroon_setting, macaroon_value, |_| false)?
         };
         let mut config = Self::new(host, port, &cert_pem, macaroon).map_err(|err| match err {
-            WalletError::InvalidRequest { field: MACAROON, reason } => WalletError::invalid(macaroon_setting, reason),
+            WalletError::InvalidRequest {
+                field: MACAROON,
+                reason,
+            } => WalletError::invalid(macaroon_setting, reason),
             other => other,
         })?;
         if let Some(seconds) = settings.parse::<u64>(TIMEOUT)? {
@@ -162,11 +177,41 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[], ENDPOINT),
             (&[(ENDPOINT, "127.0.0.1")], CERT),
-            (&[(ENDPOINT, "127.0.0.1"), (CERT, "/nonexistent/tls.cert")], CERT),
-            (&[(ENDPOINT, "127.0.0.1"), (CERT, "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n")], MACAROON),
-            (&[(ENDPOINT, "127.0.0.1"), (CERT, CERT_PEM), (MACAROON, "/nonexistent/admin.macaroon")], MACAROON),
-            (&[(ENDPOINT, "127.0.0.1"), (PORT, "x"), (CERT, CERT_PEM), (MACAROON, &hex_macaroon)], PORT),
-            (&[(ENDPOINT, "127.0.0.1"), (MACAROON_ENCRYPTED, "x")], MACAROON_ENCRYPTED),
+            (
+                &[(ENDPOINT, "127.0.0.1"), (CERT, "/nonexistent/tls.cert")],
+                CERT,
+            ),
+            (
+                &[
+                    (ENDPOINT, "127.0.0.1"),
+                    (
+                        CERT,
+                        "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n",
+                    ),
+                ],
+                MACAROON,
+            ),
+            (
+                &[
+                    (ENDPOINT, "127.0.0.1"),
+                    (CERT, CERT_PEM),
+                    (MACAROON, "/nonexistent/admin.macaroon"),
+                ],
+                MACAROON,
+            ),
+            (
+                &[
+                    (ENDPOINT, "127.0.0.1"),
+                    (PORT, "x"),
+                    (CERT, CERT_PEM),
+                    (MACAROON, &hex_macaroon),
+                ],
+                PORT,
+            ),
+            (
+                &[(ENDPOINT, "127.0.0.1"), (MACAROON_ENCRYPTED, "x")],
+                MACAROON_ENCRYPTED,
+            ),
         ];
         for (pairs, field) in cases {
             let err = LndConfig::from_settings(&settings(pairs)).unwrap_err();
@@ -184,6 +229,9 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         let shown = format!("{config:?}");
-        assert!(!shown.contains("171") && !shown.to_lowercase().contains("abab"), "{shown}");
+        assert!(
+            !shown.contains("171") && !shown.to_lowercase().contains("abab"),
+            "{shown}"
+        );
     }
 }

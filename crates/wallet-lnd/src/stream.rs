@@ -24,7 +24,10 @@ fn paid(invoice: &lnrpc::Invoice) -> Option<PaidInvoice> {
     })
 }
 
-pub(crate) fn paid_invoices(stream: Streaming<lnrpc::Invoice>, after_settle_index: u64) -> PaidInvoiceStream {
+pub(crate) fn paid_invoices(
+    stream: Streaming<lnrpc::Invoice>,
+    after_settle_index: u64,
+) -> PaidInvoiceStream {
     let subscription = Subscription {
         stream,
         last_settle_index: after_settle_index,
@@ -53,7 +56,9 @@ pub(crate) fn paid_invoices(stream: Streaming<lnrpc::Invoice>, after_settle_inde
             subscription.ended = true;
             let failure = match failure {
                 WalletError::Unavailable(message) => WalletError::Unavailable(message),
-                other => WalletError::Unavailable(format!("the invoice subscription failed: {other}")),
+                other => {
+                    WalletError::Unavailable(format!("the invoice subscription failed: {other}"))
+                }
             };
             return Some((Err(failure), subscription));
         }

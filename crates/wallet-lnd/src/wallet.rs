@@ -46,7 +46,9 @@ struct Inner {
 
 impl fmt::Debug for LndWallet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LndWallet").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("LndWallet")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,9 +131,13 @@ impl LndWallet {
 
     async fn get_info(&self) -> Result<lnrpc::GetInfoResponse, WalletError> {
         let mut client = self.inner.clients.lightning.clone();
-        call(self.timeout(), "GetInfo", client.get_info(lnrpc::GetInfoRequest {}))
-            .await
-            .map_err(CallFailure::into_error)
+        call(
+            self.timeout(),
+            "GetInfo",
+            client.get_info(lnrpc::GetInfoRequest {}),
+        )
+        .await
+        .map_err(CallFailure::into_error)
     }
 
     /// The node's network, learned once from `GetInfo`.
@@ -152,20 +158,31 @@ impl LndWallet {
 
     /// The first update `TrackPaymentV2` gives: the payment's current state. `None` when lnd
     /// has no payment of this hash.
-    async fn track(&self, payment_hash: &PaymentHash) -> Result<Option<lnrpc::Payment>, CallFailure> {
+    async fn track(
+        &self,
+        payment_hash: &PaymentHash,
+    ) -> Result<Option<lnrpc::Payment>, CallFailure> {
         let mut router = self.inner.clients.router.clone();
         let request = TrackPaymentRequest {
             payment_hash: payment_hash.as_bytes().to_vec(),
             no_inflight_updates: false,
         };
-        let mut stream = match call(self.timeout(), "TrackPaymentV2", router.track_payment_v2(request)).await {
+        let mut stream = match call(
+            self.timeout(),
+            "TrackPaymentV2",
+            router.track_payment_v2(request),
+        )
+        .await
+        {
             Ok(stream) => stream,
             Err(CallFailure::Node(status)) if status.code() == Code::NotFound => return Ok(None),
             Err(failure) => return Err(failure),
         };
         match tokio::time::timeout(self.timeout(), stream.message()).await {
             Ok(Ok(Some(payment))) => Ok(Some(payment)),
-            Ok(Ok(None)) => Err(CallFailure::Lost("TrackPaymentV2 ended without an update".into())),
+            Ok(Ok(None)) => Err(CallFailure::Lost(
+                "TrackPaymentV2 ended without an update".into(),
+            )),
             Ok(Err(status)) if status.code() == Code::NotFound => Ok(None),
             Ok(Err(status)) => Err(CallFailure::from_status(status)),
             Err(_) => Err(CallFailure::deadline("TrackPaymentV2", self.timeout())),
@@ -209,9 +226,13 @@ impl Wallet for LndWallet {
 
     async fn status(&self) -> Result<StatusResponse, WalletError> {
         let mut client = self.inner.clients.lightning.clone();
-        let balance = call(self.timeout(), "ChannelBalance", client.channel_balance(lnrpc::ChannelBalanceRequest {}))
-            .await
-            .map_err(CallFailure::into_error)?;
+        let balance = call(
+            self.timeout(),
+            "ChannelBalance",
+            client.channel_balance(lnrpc::ChannelBalanceRequest {}),
+        )
+        .await
+        .map_err(CallFailure::into_error)?;
         let local = balance
             .local_balance
             .ok_or_else(|| WalletError::backend(None, "lnd sent no local_balance"))?;
@@ -220,7 +241,10 @@ impl Wallet for LndWallet {
         })
     }
 
-    async fn create_invoice(&self, request: InvoiceRequest) -> Result<InvoiceResponse, WalletError> {
+    async fn create_invoice(
+        &self,
+        request: InvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
         request.validate()?;
         let invoice = lnrpc::Invoice {
             memo: request.memo.clone().unwrap_or_default(),
@@ -229,7 +253,9 @@ impl Wallet for LndWallet {
                 .effective_description_hash()
                 .map(|hash| hash.as_bytes().to_vec())
                 .unwrap_or_default(),
-            expiry: request.expiry.map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
+            expiry: request
+                .expiry
+                .map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
             ..lnrpc::Invoice::default()
         };
         let mut client = self.inner.clients.lightning.clone();
@@ -238,7 +264,10 @@ impl Wallet for LndWallet {
             .map_err(CallFailure::into_error)?;
         let decoded = Bolt11::parse(&added.payment_request)?;
         if decoded.payment_hash().as_bytes().as_slice() != added.r_hash.as_slice() {
-            return Err(WalletError::backend(None, "lnd returned an invoice whose hash is not r_hash"));
+            return Err(WalletError::backend(
+                None,
+                "lnd returned an invoice whose hash is not r_hash",
+            ));
         }
         Ok(InvoiceResponse {
             checking_id: decoded.payment_hash(),
@@ -271,7 +300,11 @@ impl Wallet for LndWallet {
 
         let send = SendPaymentRequest {
             payment_request: request.bolt11.trim().to_owned(),
-            amt_msat: if checked.amount_supplied { to_i64(checked.amount_msat) } else { 0 },
+            amt_msat: if checked.amount_supplied {
+                to_i64(checked.amount_msat)
+            } else {
+                0
+            },
             fee_limit_msat: to_i64(request.max_fee_msat),
             timeout_seconds: i32::try_from(request.timeout.as_secs().max(1)).unwrap_or(i32::MAX),
             no_inflight_updates: false,
@@ -284,7 +317,9 @@ impl Wallet for LndWallet {
         let status = match started {
             // The request may be at the node already.
             Err(_) => PaymentStatus::Pending,
-            Ok(Ok(stream)) => Self::final_state(&mut stream.into_inner(), &payment_hash, deadline).await,
+            Ok(Ok(stream)) => {
+                Self::final_state(&mut stream.into_inner(), &payment_hash, deadline).await
+            }
             Ok(Err(status)) => match CallFailure::from_status(status) {
                 CallFailure::NotConnected(message) => {
                     return Err(PayError::not_sent(WalletError::Unavailable(message)));
@@ -315,20 +350,36 @@ impl Wallet for LndWallet {
         Ok(response(status))
     }
 
-    async fn get_invoice_status(&self, checking_id: &PaymentHash) -> Result<InvoiceStatus, WalletError> {
+    async fn get_invoice_status(
+        &self,
+        checking_id: &PaymentHash,
+    ) -> Result<InvoiceStatus, WalletError> {
         let mut client = self.inner.clients.lightning.clone();
         let request = lnrpc::PaymentHash {
             r_hash: checking_id.as_bytes().to_vec(),
             ..lnrpc::PaymentHash::default()
         };
-        match call(self.timeout(), "LookupInvoice", client.lookup_invoice(request)).await {
-            Ok(invoice) => mapping::invoice_status(checking_id, &invoice, wallet_core::time::unix_now()),
-            Err(CallFailure::Node(status)) if status.code() == Code::NotFound => Ok(InvoiceStatus::Unknown),
+        match call(
+            self.timeout(),
+            "LookupInvoice",
+            client.lookup_invoice(request),
+        )
+        .await
+        {
+            Ok(invoice) => {
+                mapping::invoice_status(checking_id, &invoice, wallet_core::time::unix_now())
+            }
+            Err(CallFailure::Node(status)) if status.code() == Code::NotFound => {
+                Ok(InvoiceStatus::Unknown)
+            }
             Err(failure) => Err(failure.into_error()),
         }
     }
 
-    async fn get_payment_status(&self, checking_id: &PaymentHash) -> Result<PaymentStatus, WalletError> {
+    async fn get_payment_status(
+        &self,
+        checking_id: &PaymentHash,
+    ) -> Result<PaymentStatus, WalletError> {
         match self.track(checking_id).await {
             Ok(Some(payment)) => Ok(mapping::payment_status(checking_id, &payment)),
             Ok(None) => Ok(PaymentStatus::Unknown),
@@ -336,21 +387,35 @@ impl Wallet for LndWallet {
         }
     }
 
-    async fn paid_invoices_stream(&self, resume_from: Option<StreamCursor>) -> Result<PaidInvoiceStream, WalletError> {
-        let after = resume_from.as_ref().map(StreamCursor::to_index).transpose()?.unwrap_or(0);
+    async fn paid_invoices_stream(
+        &self,
+        resume_from: Option<StreamCursor>,
+    ) -> Result<PaidInvoiceStream, WalletError> {
+        let after = resume_from
+            .as_ref()
+            .map(StreamCursor::to_index)
+            .transpose()?
+            .unwrap_or(0);
         let mut client = self.inner.clients.lightning.clone();
         // settle_index 0 means no backlog, which is what "no cursor" asks for.
         let subscription = lnrpc::InvoiceSubscription {
             add_index: 0,
             settle_index: after,
         };
-        let stream = call(self.timeout(), "SubscribeInvoices", client.subscribe_invoices(subscription))
-            .await
-            .map_err(CallFailure::into_error)?;
+        let stream = call(
+            self.timeout(),
+            "SubscribeInvoices",
+            client.subscribe_invoices(subscription),
+        )
+        .await
+        .map_err(CallFailure::into_error)?;
         Ok(crate::stream::paid_invoices(stream, after))
     }
 
-    async fn create_hold_invoice(&self, request: HoldInvoiceRequest) -> Result<InvoiceResponse, WalletError> {
+    async fn create_hold_invoice(
+        &self,
+        request: HoldInvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
         request.invoice.validate()?;
         let invoice = &request.invoice;
         let hold = AddHoldInvoiceRequest {
@@ -361,16 +426,25 @@ impl Wallet for LndWallet {
                 .effective_description_hash()
                 .map(|hash| hash.as_bytes().to_vec())
                 .unwrap_or_default(),
-            expiry: invoice.expiry.map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
+            expiry: invoice
+                .expiry
+                .map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
             ..AddHoldInvoiceRequest::default()
         };
         let mut client = self.inner.clients.invoices.clone();
-        let added = call(self.timeout(), "AddHoldInvoice", client.add_hold_invoice(hold))
-            .await
-            .map_err(hold_error)?;
+        let added = call(
+            self.timeout(),
+            "AddHoldInvoice",
+            client.add_hold_invoice(hold),
+        )
+        .await
+        .map_err(hold_error)?;
         let decoded = Bolt11::parse(&added.payment_request)?;
         if decoded.payment_hash() != request.payment_hash {
-            return Err(WalletError::backend(None, "lnd returned a hold invoice for another hash"));
+            return Err(WalletError::backend(
+                None,
+                "lnd returned a hold invoice for another hash",
+            ));
         }
         Ok(InvoiceResponse {
             checking_id: request.payment_hash,
@@ -384,10 +458,14 @@ impl Wallet for LndWallet {
         let settle = SettleInvoiceMsg {
             preimage: preimage.as_bytes().to_vec(),
         };
-        call(self.timeout(), "SettleInvoice", client.settle_invoice(settle))
-            .await
-            .map(drop)
-            .map_err(hold_error)
+        call(
+            self.timeout(),
+            "SettleInvoice",
+            client.settle_invoice(settle),
+        )
+        .await
+        .map(drop)
+        .map_err(hold_error)
     }
 
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
@@ -395,10 +473,14 @@ impl Wallet for LndWallet {
         let cancel = CancelInvoiceMsg {
             payment_hash: payment_hash.as_bytes().to_vec(),
         };
-        call(self.timeout(), "CancelInvoice", client.cancel_invoice(cancel))
-            .await
-            .map(drop)
-            .map_err(hold_error)
+        call(
+            self.timeout(),
+            "CancelInvoice",
+            client.cancel_invoice(cancel),
+        )
+        .await
+        .map(drop)
+        .map_err(hold_error)
     }
 
     async fn node_info(&self) -> Result<NodeInfo, WalletError> {
@@ -407,7 +489,11 @@ impl Wallet for LndWallet {
         Ok(NodeInfo {
             pubkey: info.identity_pubkey,
             alias: info.alias,
-            network: info.chains.first().map(|chain| chain.network.clone()).unwrap_or_default(),
+            network: info
+                .chains
+                .first()
+                .map(|chain| chain.network.clone())
+                .unwrap_or_default(),
             block_height: info.block_height,
             num_peers: info.num_peers,
             num_active_channels: info.num_active_channels,
@@ -417,9 +503,13 @@ impl Wallet for LndWallet {
 
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
         let mut client = self.inner.clients.lightning.clone();
-        let channels = call(self.timeout(), "ListChannels", client.list_channels(lnrpc::ListChannelsRequest::default()))
-            .await
-            .map_err(CallFailure::into_error)?;
+        let channels = call(
+            self.timeout(),
+            "ListChannels",
+            client.list_channels(lnrpc::ListChannelsRequest::default()),
+        )
+        .await
+        .map_err(CallFailure::into_error)?;
         let msat = |sat: i64| u64::try_from(sat).unwrap_or(0).saturating_mul(1_000);
         Ok(channels
             .channels
@@ -437,9 +527,13 @@ impl Wallet for LndWallet {
 
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
         let mut client = self.inner.clients.lightning.clone();
-        let peers = call(self.timeout(), "ListPeers", client.list_peers(lnrpc::ListPeersRequest::default()))
-            .await
-            .map_err(CallFailure::into_error)?;
+        let peers = call(
+            self.timeout(),
+            "ListPeers",
+            client.list_peers(lnrpc::ListPeersRequest::default()),
+        )
+        .await
+        .map_err(CallFailure::into_error)?;
         Ok(peers
             .peers
             .into_iter()
@@ -451,4 +545,3 @@ impl Wallet for LndWallet {
             .collect())
     }
 }
-

@@ -1,6 +1,14 @@
 //! The conformance suite against `LndWallet` talking to the lnd simulator over TLS with
 //! macaroons; the counterparty is a plain fake node of the same network, so every payment in
 //! the suite crosses implementations.
+//!
+//! Against real nodes instead: set `LND_CONFORMANCE_NODE` and `LND_CONFORMANCE_PEER` to `.env`
+//! files with LNbits' lnd settings (`LND_GRPC_ENDPOINT`, `LND_GRPC_PORT`, `LND_GRPC_CERT`,
+//! `LND_GRPC_MACAROON`) of two funded lnd nodes with a channel between them, and run
+//! `cargo test -p wallet-lnd --test conformance -- --test-threads=1`. Fault behaviours use
+//! `LND_CONFORMANCE_RESTART`, `LND_CONFORMANCE_STOP` and `LND_CONFORMANCE_START` (shell commands
+//! that restart, stop and start the node under test) and are reported unsupported without them;
+//! stalling and failing payments on request cannot be done to a real node and are unsupported.
 
 mod support;
 
@@ -42,12 +50,20 @@ impl FaultHooks for LndFaults {
     }
 
     async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.node().control().release_all(Release::Succeed);
+        self.lnd
+            .simulator
+            .node()
+            .control()
+            .release_all(Release::Succeed);
         Ok(())
     }
 
     async fn fail_next_payment(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.node().control().fail_next_payment(FailureReason::NoRoute);
+        self.lnd
+            .simulator
+            .node()
+            .control()
+            .fail_next_payment(FailureReason::NoRoute);
         Ok(())
     }
 
@@ -57,20 +73,117 @@ impl FaultHooks for LndFaults {
     }
 
     async fn dispatched_attempts(&self, payment_hash: &PaymentHash) -> Result<usize, HarnessError> {
-        let payment = self.lnd.simulator.node().payment(payment_hash).map_err(failed)?;
+        let payment = self
+            .lnd
+            .simulator
+            .node()
+            .payment(payment_hash)
+            .map_err(failed)?;
         Ok(payment.map_or(0, |payment| payment.attempts.len()))
     }
+}
+
+/// Fault hooks for real nodes: shell commands the user provides.
+struct RealNodeFaults;
+
+async fn run_hook(variable: &'static str) -> Result<(), HarnessError> {
+    let Ok(command) = std::env::var(variable) else {
+        return Err(HarnessError::Unsupported(format!(
+            "set {variable} to a shell command to run this behaviour against a real node"
+        )));
+    };
+    let status = tokio::process::Command::new("sh")
+        .args(["-c", &command])
+        .status()
+        .await
+        .map_err(failed)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(failed(format!(
+            "{variable} ({command}) exited with {status}"
+        )))
+    }
+}
+
+const REAL_NODES_CANNOT: &str = "a real lnd cannot be made to stall or fail a payment on request";
+
+#[async_trait]
+impl FaultHooks for RealNodeFaults {
+    async fn restart_backend(&self) -> Result<(), HarnessError> {
+        run_hook("LND_CONFORMANCE_RESTART").await
+    }
+    async fn take_backend_offline(&self) -> Result<(), HarnessError> {
+        run_hook("LND_CONFORMANCE_STOP").await
+    }
+    async fn bring_backend_online(&self) -> Result<(), HarnessError> {
+        run_hook("LND_CONFORMANCE_START").await
+    }
+    async fn stall_next_payment(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
+    }
+    async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
+    }
+    async fn fail_next_payment(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
+    }
+    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
+    }
+    async fn dispatched_attempts(&self, _: &PaymentHash) -> Result<usize, HarnessError> {
+        Err(HarnessError::Unsupported(
+            "attempts are not counted on real nodes; balances are checked".into(),
+        ))
+    }
+}
+
+fn real_wallet(variable: &str, path: &str) -> Result<wallet_lnd::LndWallet, HarnessError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|err| failed(format!("{variable}={path}: {err}")))?;
+    let settings = wallet_core::Settings::from_dotenv(&text).map_err(failed)?;
+    wallet_lnd::LndWallet::from_settings(&settings).map_err(failed)
+}
+
+/// The test bed on real nodes named by `LND_CONFORMANCE_NODE` and `LND_CONFORMANCE_PEER`.
+fn real_nodes(node: &str) -> Result<TestBed, HarnessError> {
+    let peer = std::env::var("LND_CONFORMANCE_PEER")
+        .map_err(|_| failed("LND_CONFORMANCE_NODE is set, so LND_CONFORMANCE_PEER must name the counterparty's .env"))?;
+    let wallet = real_wallet("LND_CONFORMANCE_NODE", node)?;
+    let counterparty = real_wallet("LND_CONFORMANCE_PEER", &peer)?;
+    let timing = wallet_conformance::Timing {
+        event: std::time::Duration::from_secs(30),
+        pay: std::time::Duration::from_secs(60),
+        behaviour: std::time::Duration::from_secs(300),
+        ..wallet_conformance::Timing::default()
+    };
+    Ok(TestBed::new(Arc::new(wallet), Arc::new(counterparty))
+        .self_payment(SelfPayment::Refused)
+        .inexact_balances()
+        .timing(timing)
+        .faults(Arc::new(RealNodeFaults)))
 }
 
 #[async_trait]
 impl Harness for LndHarness {
     async fn setup(&self) -> Result<TestBed, HarnessError> {
+        if let Ok(node) = std::env::var("LND_CONFORMANCE_NODE") {
+            return real_nodes(&node);
+        }
         let network = FakeNetwork::new();
-        let lnd = SimulatedLnd::start(&network, "lnd-under-test").await.map_err(failed)?;
+        let lnd = SimulatedLnd::start(&network, "lnd-under-test")
+            .await
+            .map_err(failed)?;
         let wallet = lnd.wallet().map_err(failed)?;
         let foreign_macaroon = lnd_sim::macaroon::mint(&[9; 32], [0; 16], lnd_sim::macaroon::ADMIN);
-        let impostor = lnd.wallet_with(&lnd.cert_pem(), foreign_macaroon).map_err(failed)?;
-        let counterparty = FakeWallet::new(network.add_node(NodeConfig::new("fake-counterparty")).map_err(failed)?);
+        let impostor = lnd
+            .wallet_with(&lnd.cert_pem(), foreign_macaroon)
+            .map_err(failed)?;
+        let counterparty = FakeWallet::new(
+            network
+                .add_node(NodeConfig::new("fake-counterparty"))
+                .map_err(failed)?,
+        );
         let macaroon = lnd.admin_macaroon_hex();
         Ok(TestBed::new(Arc::new(wallet), Arc::new(counterparty))
             .with_bad_credentials(Arc::new(impostor))

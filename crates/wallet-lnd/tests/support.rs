@@ -2,7 +2,7 @@
 //! and an `LndWallet` pointed at it.
 
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
-#![allow(clippy::expect_used, clippy::unwrap_used, dead_code, unreachable_pub)]
+#![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,10 +13,10 @@ use wallet_fake::{FakeNetwork, NodeConfig};
 use wallet_lnd::{LndConfig, LndWallet};
 
 /// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
             "wallet-lnd-{name}-{}-{}",
@@ -35,13 +35,13 @@ impl Drop for TempDir {
 }
 
 /// An lnd simulator for a new node of `network`, with its directory.
-pub struct SimulatedLnd {
-    pub simulator: LndSimulator,
-    pub dir: TempDir,
+pub(crate) struct SimulatedLnd {
+    pub(crate) simulator: LndSimulator,
+    pub(crate) dir: TempDir,
 }
 
 impl SimulatedLnd {
-    pub async fn start(network: &FakeNetwork, alias: &str) -> Result<Self, String> {
+    pub(crate) async fn start(network: &FakeNetwork, alias: &str) -> Result<Self, String> {
         let dir = TempDir::new(alias);
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(|err| err.to_string())?;
@@ -61,29 +61,41 @@ impl SimulatedLnd {
     }
 
     /// The settings an LNbits `.env` would have for this node.
-    pub fn settings(&self) -> wallet_core::Settings {
+    pub(crate) fn settings(&self) -> wallet_core::Settings {
         let files = self.simulator.files();
         wallet_core::Settings::new()
             .with("LND_GRPC_ENDPOINT", "127.0.0.1")
             .with("LND_GRPC_PORT", self.simulator.port().to_string())
             .with("LND_GRPC_CERT", files.tls_cert.display().to_string())
-            .with("LND_GRPC_MACAROON", files.admin_macaroon.display().to_string())
+            .with(
+                "LND_GRPC_MACAROON",
+                files.admin_macaroon.display().to_string(),
+            )
     }
 
-    pub fn wallet(&self) -> Result<LndWallet, WalletError> {
+    pub(crate) fn wallet(&self) -> Result<LndWallet, WalletError> {
         LndWallet::from_settings(&self.settings())
     }
 
-    pub fn admin_macaroon_hex(&self) -> String {
+    pub(crate) fn admin_macaroon_hex(&self) -> String {
         wallet_core::hex::encode(&std::fs::read(&self.simulator.files().admin_macaroon).unwrap())
     }
 
     /// A wallet presenting `macaroon` and `cert_pem` instead of this node's own.
-    pub fn wallet_with(&self, cert_pem: &[u8], macaroon: Vec<u8>) -> Result<LndWallet, WalletError> {
-        LndWallet::new(LndConfig::new("127.0.0.1", self.simulator.port(), cert_pem, macaroon)?)
+    pub(crate) fn wallet_with(
+        &self,
+        cert_pem: &[u8],
+        macaroon: Vec<u8>,
+    ) -> Result<LndWallet, WalletError> {
+        LndWallet::new(LndConfig::new(
+            "127.0.0.1",
+            self.simulator.port(),
+            cert_pem,
+            macaroon,
+        )?)
     }
 
-    pub fn cert_pem(&self) -> Vec<u8> {
+    pub(crate) fn cert_pem(&self) -> Vec<u8> {
         std::fs::read(&self.simulator.files().tls_cert).unwrap()
     }
 }

@@ -1,0 +1,164 @@
+//! lnd-specific behaviour against the simulator: certificate pinning, macaroon permissions,
+//! and payments across implementations.
+
+// Helpers outside #[test] functions may panic too: a failed helper is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use support::SimulatedLnd;
+use wallet_core::{InvoiceRequest, PayInvoiceRequest, Wallet, WalletError};
+use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
+
+#[tokio::test]
+async fn another_certificate_is_refused_with_a_message_naming_the_setting() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "pinned").await.unwrap();
+    let other = SimulatedLnd::start(&network, "other").await.unwrap();
+    let macaroon = std::fs::read(&lnd.simulator.files().admin_macaroon).unwrap();
+    let wallet = lnd.wallet_with(&other.cert_pem(), macaroon).unwrap();
+
+    let err = wallet.status().await.unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Unavailable(message) if message.contains("LND_GRPC_CERT")),
+        "{err}"
+    );
+
+    // Nothing can have been sent over a connection that was never made.
+    let invoice = FakeWallet::new(network.add_node(NodeConfig::new("payee")).unwrap())
+        .create_invoice(InvoiceRequest::new(1_000))
+        .await
+        .unwrap();
+    let refused = wallet
+        .pay_invoice(PayInvoiceRequest::new(invoice.payment_request, 2_000))
+        .await
+        .unwrap_err();
+    assert!(refused.reason().is_retryable(), "{refused}");
+}
+
+#[tokio::test]
+async fn an_invoice_macaroon_receives_but_cannot_pay() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "receiver").await.unwrap();
+    let invoice_macaroon = std::fs::read(&lnd.simulator.files().invoice_macaroon).unwrap();
+    let wallet = lnd.wallet_with(&lnd.cert_pem(), invoice_macaroon).unwrap();
+    wallet
+        .create_invoice(InvoiceRequest::new(1_000))
+        .await
+        .unwrap();
+
+    let payee = FakeWallet::new(network.add_node(NodeConfig::new("payee")).unwrap());
+    let target = payee
+        .create_invoice(InvoiceRequest::new(1_000))
+        .await
+        .unwrap();
+    let refused = wallet
+        .pay_invoice(PayInvoiceRequest::new(target.payment_request, 2_000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.reason(), WalletError::Unauthorized(message) if message.contains("permission denied")),
+        "{refused}"
+    );
+    assert!(
+        !payee
+            .get_invoice_status(&target.checking_id)
+            .await
+            .unwrap()
+            .is_paid()
+    );
+}
+
+#[tokio::test]
+async fn macaroons_that_expired_or_are_garbage_are_unauthorized() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "strict").await.unwrap();
+    let admin = std::fs::read(&lnd.simulator.files().admin_macaroon).unwrap();
+    let expired =
+        lnd_sim::macaroon::add_caveat(&admin, "time-before 2020-01-01T00:00:00Z").unwrap();
+    let err = lnd
+        .wallet_with(&lnd.cert_pem(), expired)
+        .unwrap()
+        .status()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, WalletError::Unauthorized(message) if message.contains("macaroon has expired")),
+        "{err}"
+    );
+
+    let fresh =
+        lnd_sim::macaroon::add_caveat(&admin, "time-before 2099-01-01T00:00:00.5Z").unwrap();
+    assert!(
+        lnd.wallet_with(&lnd.cert_pem(), fresh)
+            .unwrap()
+            .status()
+            .await
+            .is_ok()
+    );
+
+    let err = lnd
+        .wallet_with(&lnd.cert_pem(), b"garbage".to_vec())
+        .unwrap()
+        .status()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WalletError::Unauthorized(_)), "{err}");
+}
+
+#[tokio::test]
+async fn lnd_fake_and_lnd_nodes_pay_each_other() {
+    let network = FakeNetwork::new();
+    let alice = SimulatedLnd::start(&network, "alice").await.unwrap();
+    let bob = SimulatedLnd::start(&network, "bob").await.unwrap();
+    let (alice, bob) = (alice.wallet().unwrap(), bob.wallet().unwrap());
+    let carol = FakeWallet::new(network.add_node(NodeConfig::new("carol")).unwrap());
+    let payers: [(&str, &dyn Wallet); 3] = [("alice", &alice), ("bob", &bob), ("carol", &carol)];
+    for (payer_name, payer) in payers {
+        for (payee_name, payee) in payers {
+            if payer_name == payee_name {
+                continue;
+            }
+            let invoice = payee
+                .create_invoice(
+                    InvoiceRequest::new(3_000).memo(format!("{payer_name} pays {payee_name}")),
+                )
+                .await
+                .unwrap();
+            let paid = payer
+                .pay_invoice(
+                    PayInvoiceRequest::new(invoice.payment_request, 5_000)
+                        .timeout(Duration::from_secs(10)),
+                )
+                .await
+                .unwrap();
+            assert!(
+                paid.status.is_succeeded(),
+                "{payer_name} -> {payee_name}: {paid:?}"
+            );
+            let status = payee
+                .get_invoice_status(&invoice.checking_id)
+                .await
+                .unwrap();
+            assert!(status.is_paid(), "{payer_name} -> {payee_name}: {status:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn lnbits_settings_build_the_wallet_through_the_registry() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "registered").await.unwrap();
+    let mut registry = wallet_core::Registry::new();
+    wallet_lnd::LndWallet::register(&mut registry);
+    let settings = lnd
+        .settings()
+        .with(wallet_core::registry::BACKEND_CLASS_SETTING, "LndWallet");
+    let wallet = registry.build(&settings).unwrap();
+    assert!(wallet.status().await.unwrap().balance_msat > 0);
+    let hex_settings = settings.with("LND_GRPC_MACAROON", lnd.admin_macaroon_hex());
+    let wallet = registry.build(&hex_settings).unwrap();
+    assert!(wallet.node_info().await.unwrap().pubkey.len() == 66);
+}
