@@ -4,6 +4,7 @@ pub mod behaviours;
 pub mod fixtures;
 mod harness;
 mod proxy;
+mod real_node;
 mod report;
 mod verdict;
 
@@ -13,6 +14,7 @@ use futures::future::BoxFuture;
 
 pub use harness::{FaultHooks, Harness, HarnessError, NoFaults, SelfPayment, TestBed, Timing};
 pub use proxy::FaultProxy;
+pub use real_node::CommandFaults;
 pub use report::REPORT_ENV;
 pub use verdict::{Context, Stop, Verdict, fail, unsupported};
 

@@ -43,6 +43,11 @@ const BACKENDS: &[Backend] = &[
         package: "wallet-lnd",
         server: Server::None,
     },
+    Backend {
+        name: "cln",
+        package: "wallet-cln",
+        server: Server::None,
+    },
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +71,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let selected = match args {
         [] => "all",
         [flag, name] if flag == "--backend" => name.as_str(),
-        _ => return Err("usage: cargo xtask conformance [--backend all|fake|lnbits|lnd]".into()),
+        _ => {
+            return Err(
+                "usage: cargo xtask conformance [--backend all|fake|lnbits|lnd|cln]".into(),
+            );
+        }
     };
     let backends: Vec<&Backend> = BACKENDS
         .iter()

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
-//! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits, lnd)
+//! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits, lnd, cln)
 //! cargo xtask bench                      speed and memory benchmarks
 //! cargo xtask lnbits-server              a real LNbits server for manual runs
 //! ```
@@ -42,7 +42,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci                          fmt check, clippy -D warnings, all tests, docs without warnings,
                               and the conformance run: exactly what CI runs
-  conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake, lnbits, lnd)
+  conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake, lnbits, lnd, cln)
   bench                       speed and memory benchmarks, side by side
   lnbits-server               start a real LNbits server (as the tests do), print its variables
                               (keys of two funded wallets), and stop it on Enter or Ctrl-C";

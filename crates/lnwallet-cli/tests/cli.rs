@@ -179,10 +179,59 @@ fn an_env_file_selects_the_backend_like_an_lnbits_env() {
 }
 
 #[test]
-fn backends_lists_the_fake_wallet_and_its_settings() {
+fn backends_lists_every_compiled_in_backend_and_its_settings() {
     let output = lnwallet(&["backends"]);
     assert!(output.status.success());
-    assert!(stdout(&output).contains("FakeWallet: FAKE_WALLET_SECRET"));
+    let text = stdout(&output);
+    for expected in [
+        "FakeWallet: FAKE_WALLET_SECRET",
+        "LNbitsWallet: LNBITS_ENDPOINT",
+        "LndWallet: LND_GRPC_ENDPOINT",
+        "CoreLightningWallet: CORELIGHTNING_RPC",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn lnbits_settings_for_core_lightning_drive_a_lightningd() {
+    let dir = std::env::temp_dir().join(format!("lnwallet-cli-cln-{}", std::process::id()));
+    let node = wallet_fake::FakeNetwork::new()
+        .add_node(wallet_fake::NodeConfig::new("cli-cln"))
+        .unwrap();
+    let cln = cln_sim::ClnSimulator::start(node, dir.clone())
+        .await
+        .unwrap();
+    let socket = format!("CORELIGHTNING_RPC={}", cln.socket_path().display());
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            lnwallet(&args)
+        })
+    };
+    let settings = [
+        "--set",
+        "LNBITS_BACKEND_WALLET_CLASS=CoreLightningWallet",
+        "--set",
+        &socket,
+    ];
+    let with = |rest: &[&str]| {
+        settings
+            .iter()
+            .chain(rest)
+            .map(|arg| (*arg).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let created = run(with(&["--json", "invoice", "1000"])).await.unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let invoice: serde_json::Value = serde_json::from_str(&stdout(&created)).unwrap();
+    let hash = invoice["checking_id"].as_str().unwrap().to_owned();
+    let status = run(with(&["invoice-status", &hash])).await.unwrap();
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(stdout(&status).contains("pending"), "{}", stdout(&status));
+    assert_eq!(cln.calls_of("invoice"), 1);
+    cln.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "cln")]
+pub use wallet_cln;
 pub use wallet_core;
 pub use wallet_core::registry::BACKEND_CLASS_SETTING;
 pub use wallet_core::{Registry, Settings, Wallet, WalletError};
@@ -24,6 +26,8 @@ pub fn registry() -> Registry {
     wallet_lnbits::LnbitsWallet::register(&mut registry);
     #[cfg(feature = "lnd")]
     wallet_lnd::LndWallet::register(&mut registry);
+    #[cfg(feature = "cln")]
+    wallet_cln::CoreLightningWallet::register(&mut registry);
     registry
 }
 

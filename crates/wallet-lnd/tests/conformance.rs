@@ -15,7 +15,9 @@ mod support;
 use std::sync::Arc;
 
 use support::SimulatedLnd;
-use wallet_conformance::{FaultHooks, Harness, HarnessError, SelfPayment, TestBed};
+use wallet_conformance::{
+    CommandFaults, FaultHooks, Harness, HarnessError, SelfPayment, TestBed, Timing,
+};
 use wallet_core::{FailureReason, PaymentHash, async_trait};
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig, Release};
 
@@ -83,61 +85,6 @@ impl FaultHooks for LndFaults {
     }
 }
 
-/// Fault hooks for real nodes: shell commands the user provides.
-struct RealNodeFaults;
-
-async fn run_hook(variable: &'static str) -> Result<(), HarnessError> {
-    let Ok(command) = std::env::var(variable) else {
-        return Err(HarnessError::Unsupported(format!(
-            "set {variable} to a shell command to run this behaviour against a real node"
-        )));
-    };
-    let status = tokio::process::Command::new("sh")
-        .args(["-c", &command])
-        .status()
-        .await
-        .map_err(failed)?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(failed(format!(
-            "{variable} ({command}) exited with {status}"
-        )))
-    }
-}
-
-const REAL_NODES_CANNOT: &str = "a real lnd cannot be made to stall or fail a payment on request";
-
-#[async_trait]
-impl FaultHooks for RealNodeFaults {
-    async fn restart_backend(&self) -> Result<(), HarnessError> {
-        run_hook("LND_CONFORMANCE_RESTART").await
-    }
-    async fn take_backend_offline(&self) -> Result<(), HarnessError> {
-        run_hook("LND_CONFORMANCE_STOP").await
-    }
-    async fn bring_backend_online(&self) -> Result<(), HarnessError> {
-        run_hook("LND_CONFORMANCE_START").await
-    }
-    async fn stall_next_payment(&self) -> Result<(), HarnessError> {
-        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
-    }
-    async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
-        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
-    }
-    async fn fail_next_payment(&self) -> Result<(), HarnessError> {
-        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
-    }
-    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
-        Err(HarnessError::Unsupported(REAL_NODES_CANNOT.into()))
-    }
-    async fn dispatched_attempts(&self, _: &PaymentHash) -> Result<usize, HarnessError> {
-        Err(HarnessError::Unsupported(
-            "attempts are not counted on real nodes; balances are checked".into(),
-        ))
-    }
-}
-
 fn real_wallet(variable: &str, path: &str) -> Result<wallet_lnd::LndWallet, HarnessError> {
     let text =
         std::fs::read_to_string(path).map_err(|err| failed(format!("{variable}={path}: {err}")))?;
@@ -151,17 +98,11 @@ fn real_nodes(node: &str) -> Result<TestBed, HarnessError> {
         .map_err(|_| failed("LND_CONFORMANCE_NODE is set, so LND_CONFORMANCE_PEER must name the counterparty's .env"))?;
     let wallet = real_wallet("LND_CONFORMANCE_NODE", node)?;
     let counterparty = real_wallet("LND_CONFORMANCE_PEER", &peer)?;
-    let timing = wallet_conformance::Timing {
-        event: std::time::Duration::from_secs(30),
-        pay: std::time::Duration::from_secs(60),
-        behaviour: std::time::Duration::from_secs(300),
-        ..wallet_conformance::Timing::default()
-    };
     Ok(TestBed::new(Arc::new(wallet), Arc::new(counterparty))
         .self_payment(SelfPayment::Refused)
         .inexact_balances()
-        .timing(timing)
-        .faults(Arc::new(RealNodeFaults)))
+        .timing(Timing::real_nodes())
+        .faults(Arc::new(CommandFaults::from_env("LND_CONFORMANCE", "lnd"))))
 }
 
 #[async_trait]

@@ -1,0 +1,170 @@
+//! The simulated lightningd: a fake node plus what Core Lightning keeps that the fake node does
+//! not (labels, deleted invoices), and the fault switches.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::watch;
+use wallet_core::PaymentHash;
+use wallet_core::bolt11::Currency;
+use wallet_fake::{FakeInvoiceState, FakeNode, InvoiceSnapshot};
+
+/// Core Lightning's name for a network.
+pub(crate) fn network_name(currency: &Currency) -> &'static str {
+    match currency {
+        Currency::Bitcoin => "bitcoin",
+        Currency::BitcoinTestnet => "testnet",
+        Currency::Regtest => "regtest",
+        Currency::Signet => "signet",
+        Currency::Simnet => "simnet",
+    }
+}
+
+#[derive(Default)]
+struct Labels {
+    by_label: HashMap<String, PaymentHash>,
+    by_hash: HashMap<PaymentHash, String>,
+    deleted: HashSet<PaymentHash>,
+}
+
+/// One of lightningd's own invoices (hold invoices live in the plugin), with its label and
+/// `pay_index`.
+#[derive(Clone, Debug)]
+pub(crate) struct ClnInvoice {
+    pub(crate) label: String,
+    pub(crate) invoice: InvoiceSnapshot,
+    /// Position among paid invoices, from 1, if paid.
+    pub(crate) pay_index: Option<u64>,
+}
+
+pub(crate) struct Daemon {
+    pub(crate) node: FakeNode,
+    pub(crate) network: &'static str,
+    pub(crate) lightning_dir: PathBuf,
+    pub(crate) socket: PathBuf,
+    labels: Mutex<Labels>,
+    answers_to_lose: AtomicU32,
+    calls: Mutex<HashMap<String, usize>>,
+    pub(crate) kill: watch::Sender<u64>,
+}
+
+impl Daemon {
+    pub(crate) fn new(node: FakeNode, lightning_dir: PathBuf, socket: PathBuf) -> Self {
+        Self {
+            network: network_name(node.currency()),
+            node,
+            lightning_dir,
+            socket,
+            labels: Mutex::new(Labels::default()),
+            answers_to_lose: AtomicU32::new(0),
+            calls: Mutex::new(HashMap::new()),
+            kill: watch::Sender::new(0),
+        }
+    }
+
+    fn labels(&self) -> std::sync::MutexGuard<'_, Labels> {
+        self.labels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `create` under `label`, which no other invoice may have: 900 if one does. The label
+    /// stays locked while `create` runs, so two calls with one label cannot both succeed.
+    pub(crate) fn create_labelled<T>(
+        &self,
+        label: String,
+        create: impl FnOnce() -> Result<(T, PaymentHash), crate::rpc::RpcError>,
+    ) -> Result<T, crate::rpc::RpcError> {
+        let mut labels = self.labels();
+        if labels.by_label.contains_key(&label) {
+            return Err(crate::rpc::RpcError::new(
+                900,
+                format!("Duplicate label '{label}'"),
+            ));
+        }
+        let (created, hash) = create()?;
+        labels.by_hash.insert(hash, label.clone());
+        labels.by_label.insert(label, hash);
+        Ok(created)
+    }
+
+    pub(crate) fn hash_of_label(&self, label: &str) -> Option<PaymentHash> {
+        let labels = self.labels();
+        labels
+            .by_label
+            .get(label)
+            .filter(|hash| !labels.deleted.contains(hash))
+            .copied()
+    }
+
+    pub(crate) fn delete(&self, hash: PaymentHash) {
+        self.labels().deleted.insert(hash);
+    }
+
+    /// lightningd's invoices, in creation order, with pay indices.
+    pub(crate) fn invoices(&self) -> Result<Vec<ClnInvoice>, crate::rpc::RpcError> {
+        let snapshots = self
+            .node
+            .invoices()
+            .map_err(|err| crate::rpc::RpcError::general(err.to_string()))?;
+        let labels = self.labels();
+        let mut paid: Vec<(u64, PaymentHash)> = snapshots
+            .iter()
+            .filter(|invoice| !invoice.is_hold)
+            .filter_map(|invoice| match invoice.state {
+                FakeInvoiceState::Settled { settle_index, .. } => {
+                    Some((settle_index, invoice.payment_hash))
+                }
+                _ => None,
+            })
+            .collect();
+        paid.sort_unstable();
+        let pay_index: HashMap<PaymentHash, u64> = paid
+            .into_iter()
+            .enumerate()
+            .map(|(position, (_, hash))| (hash, position as u64 + 1))
+            .collect();
+        Ok(snapshots
+            .into_iter()
+            .filter(|invoice| !invoice.is_hold && !labels.deleted.contains(&invoice.payment_hash))
+            .filter_map(|invoice| {
+                let label = labels.by_hash.get(&invoice.payment_hash)?.clone();
+                Some(ClnInvoice {
+                    label,
+                    pay_index: pay_index.get(&invoice.payment_hash).copied(),
+                    invoice,
+                })
+            })
+            .collect())
+    }
+
+    pub(crate) fn lose_next_payment_answer(&self) {
+        self.answers_to_lose.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn take_lost_answer(&self) -> bool {
+        self.answers_to_lose
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+                count.checked_sub(1)
+            })
+            .is_ok()
+    }
+
+    /// Counts a call of `method`.
+    pub(crate) fn count_call(&self, method: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        *calls.entry(method.to_owned()).or_default() += 1;
+    }
+
+    /// How many times `method` was called.
+    pub(crate) fn calls_of(&self, method: &str) -> usize {
+        let calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        calls.get(method).copied().unwrap_or(0)
+    }
+
+    /// Drops every open connection, as a crash would.
+    pub(crate) fn drop_connections(&self) {
+        self.kill
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+}

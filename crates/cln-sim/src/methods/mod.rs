@@ -1,0 +1,42 @@
+//! The methods a wallet uses, by name.
+
+mod hold;
+mod info;
+mod invoices;
+mod pay;
+
+use serde_json::Value;
+
+use crate::daemon::Daemon;
+use crate::rpc::{RpcError, RpcResult};
+
+/// Runs `method`.
+pub(crate) async fn call(daemon: &Daemon, method: &str, params: Value) -> RpcResult {
+    daemon.count_call(method);
+    match method {
+        "getinfo" => info::getinfo(daemon, params),
+        "listfunds" => info::listfunds(daemon, params),
+        "listpeerchannels" => info::listpeerchannels(daemon, params),
+        "listpeers" => info::listpeers(daemon, params),
+        "invoice" => invoices::invoice(daemon, params),
+        "listinvoices" => invoices::listinvoices(daemon, params),
+        "waitanyinvoice" => invoices::waitanyinvoice(daemon, params).await,
+        "waitinvoice" => invoices::waitinvoice(daemon, params).await,
+        "delinvoice" => invoices::delinvoice(daemon, params),
+        "decode" | "decodepay" => invoices::decode(daemon, params),
+        "xpay" => pay::xpay(daemon, params).await,
+        "pay" => pay::pay(daemon, params).await,
+        "listpays" => pay::listpays(daemon, params),
+        "listsendpays" => pay::listsendpays(daemon, params),
+        "holdinvoice" => hold::holdinvoice(daemon, params),
+        "settleholdinvoice" => hold::settleholdinvoice(daemon, params),
+        "cancelholdinvoice" => hold::cancelholdinvoice(daemon, params),
+        "listholdinvoices" => hold::listholdinvoices(daemon, params),
+        other => Err(RpcError::new(-32601, format!("Unknown command '{other}'"))),
+    }
+}
+
+/// A fake-node error as lightningd's catch-all.
+pub(crate) fn node_error(err: wallet_fake::FakeNodeError) -> RpcError {
+    RpcError::general(err.to_string())
+}

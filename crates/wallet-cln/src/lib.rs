@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+mod mapping;
+mod rpc;
+mod stream;
+mod wallet;
+
+pub use config::ClnConfig;
+pub use wallet::CoreLightningWallet;

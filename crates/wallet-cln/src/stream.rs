@@ -1,0 +1,133 @@
+//! The paid-invoice stream over `waitanyinvoice`, on a connection of its own, resuming from
+//! `pay_index`.
+//!
+//! Without a cursor it starts after the highest `pay_index` lightningd has (never from 0, which
+//! would replay history). It long-polls with a finite timeout, so the loop regains control and a
+//! dead connection shows; 904 only means the timeout passed. Any other error ends the stream
+//! with that error, for the supervisor to reconnect on a fresh socket.
+
+use std::time::Duration;
+
+use cln_rpc::ClnRpc;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
+
+use crate::mapping::msat;
+use crate::rpc::{CallFailure, Rpc};
+
+/// How long one `waitanyinvoice` waits before lightningd answers 904.
+const LONG_POLL_SECS: u64 = 10;
+/// Invoices read per `listinvoices` page while looking for the highest `pay_index`.
+const PAGE: u64 = 1_000;
+
+/// The highest `pay_index` lightningd has given out (0 when nothing was paid).
+pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u64, WalletError> {
+    let mut highest = 0;
+    let mut start = 0;
+    loop {
+        let page = rpc
+            .call(
+                "listinvoices",
+                json!({"index": "created", "start": start, "limit": PAGE}),
+                deadline,
+            )
+            .await
+            .map_err(CallFailure::into_error)?;
+        let invoices = page
+            .get("invoices")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        for invoice in invoices {
+            highest = highest.max(
+                invoice
+                    .get("pay_index")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            );
+        }
+        let last_created = invoices
+            .iter()
+            .filter_map(|invoice| invoice.get("created_index").and_then(Value::as_u64))
+            .max();
+        match last_created {
+            Some(last) if invoices.len() as u64 >= PAGE => start = last + 1,
+            _ => return Ok(highest),
+        }
+    }
+}
+
+struct Poller {
+    client: ClnRpc,
+    last_pay_index: u64,
+    ended: bool,
+}
+
+fn paid(invoice: &Value) -> Option<PaidInvoice> {
+    Some(PaidInvoice {
+        payment_hash: PaymentHash::from_hex(invoice.get("payment_hash")?.as_str()?).ok()?,
+        amount_received_msat: invoice.get("amount_received_msat").and_then(msat)?,
+        paid_at: invoice.get("paid_at").and_then(Value::as_u64).unwrap_or(0),
+        cursor: StreamCursor::from_index(invoice.get("pay_index")?.as_u64()?),
+    })
+}
+
+pub(crate) async fn paid_invoices(
+    rpc: &Rpc,
+    after: u64,
+    connect_deadline: Duration,
+) -> Result<PaidInvoiceStream, WalletError> {
+    let client = rpc
+        .connect(connect_deadline)
+        .await
+        .map_err(CallFailure::into_error)?;
+    let poller = Poller {
+        client,
+        last_pay_index: after,
+        ended: false,
+    };
+    Ok(futures::stream::unfold(poller, |mut poller| async move {
+        if poller.ended {
+            return None;
+        }
+        loop {
+            let params = json!({"lastpay_index": poller.last_pay_index, "timeout": LONG_POLL_SECS});
+            let deadline = Duration::from_secs(LONG_POLL_SECS + 15);
+            match Rpc::call_on(&mut poller.client, "waitanyinvoice", &params, deadline).await {
+                Ok(invoice) => {
+                    let pay_index = invoice.get("pay_index").and_then(Value::as_u64);
+                    // Expired invoices carry no pay_index; they are not payments.
+                    if invoice.get("status").and_then(Value::as_str) != Some("paid") {
+                        continue;
+                    }
+                    match (paid(&invoice), pay_index) {
+                        (Some(item), Some(index)) if index > poller.last_pay_index => {
+                            poller.last_pay_index = index;
+                            return Some((Ok(item), poller));
+                        }
+                        _ => {
+                            poller.ended = true;
+                            let error = WalletError::backend(
+                                None,
+                                "waitanyinvoice answered an unreadable invoice",
+                            );
+                            return Some((Err(error), poller));
+                        }
+                    }
+                }
+                Err(CallFailure::Node(error)) if error.code == 904 => continue,
+                Err(failure) => {
+                    poller.ended = true;
+                    let error = match failure.into_error() {
+                        WalletError::Unavailable(message) => WalletError::Unavailable(message),
+                        other => {
+                            WalletError::Unavailable(format!("waitanyinvoice failed: {other}"))
+                        }
+                    };
+                    return Some((Err(error), poller));
+                }
+            }
+        }
+    })
+    .boxed())
+}

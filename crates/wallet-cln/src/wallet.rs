@@ -1,0 +1,565 @@
+//! [`CoreLightningWallet`]: the [`Wallet`] trait over lightningd's JSON-RPC socket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use wallet_core::bolt11::{Bolt11, Currency, check_payable};
+use wallet_core::pay_lock::PaymentLocks;
+use wallet_core::{
+    ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
+    NodeInfo, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
+    PaymentStatus, PeerInfo, Preimage, Registry, Settings, StatusResponse, StreamCursor, Wallet,
+    WalletError, WalletFeature, async_trait, hex,
+};
+
+use crate::config::{CLASS_NAME, ClnConfig, SETTING_KEYS};
+use crate::mapping::{self, XpayError, msat};
+use crate::rpc::{CallFailure, Rpc};
+
+/// The expiry this wallet asks for when the request gives none (lightningd's own default is a
+/// week).
+const DEFAULT_EXPIRY_SECS: u64 = 3_600;
+
+/// Core Lightning as a funding source, over its `lightning-rpc` unix socket with cln-rpc.
+///
+/// Invoices get unique labels; a bare description hash is `Unsupported` (lightningd needs the
+/// description itself, with `deschashonly`). Payments use `xpay` with the caller's fee limit and
+/// timeout, and are idempotent: `listpays` is asked first, and concurrent calls in this process
+/// are serialised. Every call has a connection of its own.
+#[derive(Clone, Debug)]
+pub struct CoreLightningWallet {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: ClnConfig,
+    pub(crate) rpc: Rpc,
+    locks: PaymentLocks,
+    network: OnceCell<Currency>,
+}
+
+fn cln_network(name: &str) -> Option<Currency> {
+    match name {
+        "bitcoin" => Some(Currency::Bitcoin),
+        "testnet" | "testnet4" => Some(Currency::BitcoinTestnet),
+        "signet" => Some(Currency::Signet),
+        "regtest" => Some(Currency::Regtest),
+        _ => None,
+    }
+}
+
+/// A label no other invoice has: time and randomness.
+fn unique_label() -> Result<String, WalletError> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random)
+        .map_err(|err| WalletError::backend(None, format!("no randomness: {err}")))?;
+    Ok(format!(
+        "lnwallet-{}-{}",
+        wallet_core::time::unix_now_micros(),
+        hex::encode(&random)
+    ))
+}
+
+fn list<'a>(value: &'a Value, field: &str) -> &'a [Value] {
+    value
+        .get(field)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+impl CoreLightningWallet {
+    /// A wallet with `config`. Nothing connects until the first call.
+    pub fn new(config: ClnConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rpc: Rpc {
+                    socket: config.socket.clone(),
+                },
+                config,
+                locks: PaymentLocks::new(),
+                network: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// A wallet from LNbits' settings (`CORELIGHTNING_RPC`, ...).
+    pub fn from_settings(settings: &Settings) -> Result<Self, WalletError> {
+        Ok(Self::new(ClnConfig::from_settings(settings)?))
+    }
+
+    /// Registers `CoreLightningWallet` in `registry`.
+    pub fn register(registry: &mut Registry) {
+        registry.register(CLASS_NAME, SETTING_KEYS, |settings| {
+            Ok(Box::new(CoreLightningWallet::from_settings(settings)?))
+        });
+    }
+
+    fn timeout(&self) -> Duration {
+        self.inner.config.timeout
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value, WalletError> {
+        self.inner
+            .rpc
+            .call(method, params, self.timeout())
+            .await
+            .map_err(CallFailure::into_error)
+    }
+
+    async fn network(&self) -> Option<Currency> {
+        self.inner
+            .network
+            .get_or_try_init(|| async {
+                let info = self.call("getinfo", json!({})).await?;
+                info.get("network")
+                    .and_then(Value::as_str)
+                    .and_then(cln_network)
+                    .ok_or_else(|| {
+                        WalletError::backend(None, "lightningd reported no known network")
+                    })
+            })
+            .await
+            .ok()
+            .cloned()
+    }
+
+    async fn attempts(&self, payment_hash: &PaymentHash) -> Result<Vec<Value>, CallFailure> {
+        let pays = self
+            .inner
+            .rpc
+            .call(
+                "listpays",
+                json!({"payment_hash": payment_hash.to_hex()}),
+                self.timeout(),
+            )
+            .await?;
+        Ok(list(&pays, "pays").to_vec())
+    }
+
+    /// What `listpays` says now, or `Pending` if it cannot be read.
+    async fn checked_state(&self, payment_hash: &PaymentHash) -> PaymentStatus {
+        match self.attempts(payment_hash).await {
+            Ok(attempts) => mapping::payment_status(payment_hash, &attempts),
+            Err(_) => PaymentStatus::Pending,
+        }
+    }
+
+    async fn hold_invoice(&self, payment_hash: &PaymentHash) -> Result<Option<Value>, WalletError> {
+        let holds = self
+            .call(
+                "listholdinvoices",
+                json!({"payment_hash": payment_hash.to_hex()}),
+            )
+            .await?;
+        Ok(list(&holds, "holdinvoices").first().cloned())
+    }
+
+    fn require_hold(&self) -> Result<(), WalletError> {
+        self.features().require(WalletFeature::HoldInvoice)
+    }
+
+    /// After the plugin refused to settle or cancel, says why in wallet-core's terms.
+    async fn hold_refusal(
+        &self,
+        payment_hash: &PaymentHash,
+        failure: CallFailure,
+        settling: bool,
+    ) -> WalletError {
+        let CallFailure::Node(_) = &failure else {
+            return failure.into_error();
+        };
+        match self.hold_invoice(payment_hash).await {
+            Ok(None) => WalletError::NotFound("hold invoice".into()),
+            Ok(Some(hold)) => match hold.get("state").and_then(Value::as_str) {
+                Some("unpaid") if settling => {
+                    WalletError::InvalidState("invoice still open".into())
+                }
+                Some("cancelled") if settling => {
+                    WalletError::InvalidState("invoice already canceled".into())
+                }
+                Some("paid") if !settling => {
+                    WalletError::InvalidState("invoice already settled".into())
+                }
+                _ => failure.into_error(),
+            },
+            Err(err) => err,
+        }
+    }
+}
+
+#[async_trait]
+impl Wallet for CoreLightningWallet {
+    fn features(&self) -> Features {
+        let features = Features::all().without(WalletFeature::DescriptionHash);
+        if self.inner.config.hold_invoices {
+            features
+        } else {
+            features.without(WalletFeature::HoldInvoice)
+        }
+    }
+
+    async fn status(&self) -> Result<StatusResponse, WalletError> {
+        let funds = self.call("listfunds", json!({})).await?;
+        // Only channels that can send count: the balance must be spendable.
+        let balance_msat = list(&funds, "channels")
+            .iter()
+            .filter(|channel| {
+                channel.get("state").and_then(Value::as_str) == Some("CHANNELD_NORMAL")
+            })
+            .filter_map(|channel| channel.get("our_amount_msat").and_then(msat))
+            .sum();
+        Ok(StatusResponse { balance_msat })
+    }
+
+    async fn create_invoice(
+        &self,
+        request: InvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
+        request.validate()?;
+        if request.description_hash.is_some() {
+            return Err(WalletError::Unsupported(WalletFeature::DescriptionHash));
+        }
+        let (description, hash_only) = match &request.unhashed_description {
+            Some(bytes) => (
+                String::from_utf8(bytes.clone()).map_err(|_| {
+                    WalletError::invalid("unhashed_description", "must be UTF-8 for Core Lightning")
+                })?,
+                true,
+            ),
+            None => (request.memo.clone().unwrap_or_default(), false),
+        };
+        let mut params = json!({
+            "amount_msat": request.amount_msat.map_or_else(|| json!("any"), |amount| json!(amount)),
+            "label": unique_label()?,
+            "description": description,
+            "expiry": request.expiry.map_or(DEFAULT_EXPIRY_SECS, |expiry| expiry.as_secs()),
+        });
+        if hash_only {
+            params["deschashonly"] = json!(true);
+        }
+        let created = self.call("invoice", params).await?;
+        let bolt11 = created
+            .get("bolt11")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                WalletError::backend(None, "lightningd's invoice answer has no bolt11")
+            })?;
+        let decoded = Bolt11::parse(bolt11)?;
+        if created.get("payment_hash").and_then(Value::as_str)
+            != Some(decoded.payment_hash().to_hex().as_str())
+        {
+            return Err(WalletError::backend(
+                None,
+                "lightningd returned an invoice that does not match its payment_hash",
+            ));
+        }
+        Ok(InvoiceResponse {
+            checking_id: decoded.payment_hash(),
+            expires_at: decoded.expires_at(),
+            payment_request: bolt11.to_owned(),
+        })
+    }
+
+    async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
+        let network = self.network().await;
+        let checked = check_payable(&request, network.as_ref())?;
+        let payment_hash = checked.invoice.payment_hash();
+        let _one_at_a_time = self.inner.locks.lock(&payment_hash).await;
+        let response = |status| PaymentResponse {
+            checking_id: payment_hash,
+            status,
+        };
+
+        // Never pay twice: a payment lightningd knows of is reported, unless it failed for good.
+        match self.attempts(&payment_hash).await {
+            Ok(attempts) => {
+                let earlier = mapping::payment_status(&payment_hash, &attempts);
+                if matches!(
+                    earlier,
+                    PaymentStatus::Succeeded { .. } | PaymentStatus::Pending
+                ) {
+                    return Ok(response(earlier));
+                }
+            }
+            Err(failure) => return Err(PayError::not_sent(failure.into_error())),
+        }
+
+        let mut params = json!({
+            "invstring": request.bolt11.trim(),
+            "maxfee": request.max_fee_msat,
+            "retry_for": request.timeout.as_secs().max(1),
+        });
+        if checked.amount_supplied {
+            params["amount_msat"] = json!(checked.amount_msat);
+        }
+        let status = match self.inner.rpc.call("xpay", params, request.timeout).await {
+            Ok(paid) => match paid
+                .get("payment_preimage")
+                .and_then(Value::as_str)
+                .map(Preimage::from_hex)
+            {
+                Some(Ok(preimage)) => {
+                    let fee_msat = match (
+                        paid.get("amount_sent_msat").and_then(msat),
+                        paid.get("amount_msat").and_then(msat),
+                    ) {
+                        (Some(sent), Some(amount)) => sent.saturating_sub(amount),
+                        _ => 0,
+                    };
+                    PaymentStatus::checked_success(&payment_hash, preimage, fee_msat)
+                }
+                _ => self.checked_state(&payment_hash).await,
+            },
+            Err(CallFailure::NotConnected(message)) => {
+                return Err(PayError::not_sent(WalletError::Unavailable(message)));
+            }
+            // Lost after the request was written: only listpays can tell.
+            Err(CallFailure::Lost(_)) => match self.checked_state(&payment_hash).await {
+                PaymentStatus::Unknown => PaymentStatus::Pending,
+                known => known,
+            },
+            Err(CallFailure::Node(error)) => match mapping::xpay_error(error.code) {
+                XpayError::NotSent => {
+                    let reason = if error.code == 207 {
+                        WalletError::invalid(
+                            "bolt11",
+                            format!("lightningd says it expired: {}", error.message),
+                        )
+                    } else {
+                        WalletError::backend(Some(i64::from(error.code)), error.message)
+                    };
+                    return Err(PayError::not_sent(reason));
+                }
+                XpayError::Failed(reason) => PaymentStatus::Failed { reason },
+                XpayError::Check { gave_up } => match self.checked_state(&payment_hash).await {
+                    PaymentStatus::Unknown if gave_up => PaymentStatus::Failed {
+                        reason: wallet_core::FailureReason::Other(error.message),
+                    },
+                    PaymentStatus::Unknown => PaymentStatus::Pending,
+                    known => known,
+                },
+            },
+        };
+        Ok(response(status))
+    }
+
+    async fn get_invoice_status(
+        &self,
+        checking_id: &PaymentHash,
+    ) -> Result<InvoiceStatus, WalletError> {
+        let invoices = self
+            .call(
+                "listinvoices",
+                json!({"payment_hash": checking_id.to_hex()}),
+            )
+            .await?;
+        if let Some(invoice) = list(&invoices, "invoices").first() {
+            return mapping::invoice_status(checking_id, invoice);
+        }
+        if self.inner.config.hold_invoices
+            && let Some(hold) = self.hold_invoice(checking_id).await?
+        {
+            return mapping::hold_status(checking_id, &hold);
+        }
+        Ok(InvoiceStatus::Unknown)
+    }
+
+    async fn get_payment_status(
+        &self,
+        checking_id: &PaymentHash,
+    ) -> Result<PaymentStatus, WalletError> {
+        let attempts = self
+            .attempts(checking_id)
+            .await
+            .map_err(CallFailure::into_error)?;
+        Ok(mapping::payment_status(checking_id, &attempts))
+    }
+
+    async fn paid_invoices_stream(
+        &self,
+        resume_from: Option<StreamCursor>,
+    ) -> Result<PaidInvoiceStream, WalletError> {
+        let after = match resume_from {
+            Some(cursor) => cursor.to_index()?,
+            None => crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?,
+        };
+        crate::stream::paid_invoices(&self.inner.rpc, after, self.timeout()).await
+    }
+
+    async fn create_hold_invoice(
+        &self,
+        request: HoldInvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
+        self.require_hold()?;
+        request.invoice.validate()?;
+        // The plugin's RPC takes the hash and the amount; no amountless hold invoices.
+        let amount_msat = request
+            .invoice
+            .amount_msat
+            .ok_or(WalletError::Unsupported(WalletFeature::AmountlessInvoice))?;
+        let created = self
+            .call(
+                "holdinvoice",
+                json!({"payment_hash": request.payment_hash.to_hex(), "amount": amount_msat}),
+            )
+            .await?;
+        let bolt11 = created
+            .get("bolt11")
+            .and_then(Value::as_str)
+            .ok_or_else(|| WalletError::backend(None, "the hold plugin's answer has no bolt11"))?;
+        let decoded = Bolt11::parse(bolt11)?;
+        if decoded.payment_hash() != request.payment_hash {
+            return Err(WalletError::backend(
+                None,
+                "the hold plugin returned an invoice for another hash",
+            ));
+        }
+        Ok(InvoiceResponse {
+            checking_id: request.payment_hash,
+            expires_at: decoded.expires_at(),
+            payment_request: bolt11.to_owned(),
+        })
+    }
+
+    async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
+        self.require_hold()?;
+        let settle = self
+            .inner
+            .rpc
+            .call(
+                "settleholdinvoice",
+                json!({"preimage": preimage.to_hex()}),
+                self.timeout(),
+            )
+            .await;
+        match settle {
+            Ok(_) => Ok(()),
+            Err(failure) => Err(self
+                .hold_refusal(&preimage.payment_hash(), failure, true)
+                .await),
+        }
+    }
+
+    async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
+        self.require_hold()?;
+        let cancel = self
+            .inner
+            .rpc
+            .call(
+                "cancelholdinvoice",
+                json!({"payment_hash": payment_hash.to_hex()}),
+                self.timeout(),
+            )
+            .await;
+        match cancel {
+            Ok(_) => Ok(()),
+            Err(failure) => match self.hold_refusal(payment_hash, failure, false).await {
+                // Cancelling twice is fine, as in lnd.
+                WalletError::Backend { .. }
+                    if self
+                        .hold_invoice(payment_hash)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|hold| {
+                            hold.get("state").and_then(Value::as_str) == Some("cancelled")
+                        }) =>
+                {
+                    Ok(())
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn node_info(&self) -> Result<NodeInfo, WalletError> {
+        let info = self.call("getinfo", json!({})).await?;
+        let balance = self.status().await?;
+        let number = |field: &str| {
+            info.get(field)
+                .and_then(Value::as_u64)
+                .and_then(|value| u32::try_from(value).ok())
+                .unwrap_or(0)
+        };
+        Ok(NodeInfo {
+            pubkey: info
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            alias: info
+                .get("alias")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            network: info
+                .get("network")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            block_height: number("blockheight"),
+            num_peers: number("num_peers"),
+            num_active_channels: number("num_active_channels"),
+            channel_balance_msat: balance.balance_msat,
+        })
+    }
+
+    async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
+        let channels = self.call("listpeerchannels", json!({})).await?;
+        Ok(list(&channels, "channels")
+            .iter()
+            .map(|channel| {
+                let text = |field: &str| {
+                    channel
+                        .get(field)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let total = channel.get("total_msat").and_then(msat).unwrap_or(0);
+                let ours = channel.get("to_us_msat").and_then(msat).unwrap_or(0);
+                let id = channel
+                    .get("short_channel_id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| text("channel_id"), str::to_owned);
+                ChannelInfo {
+                    id,
+                    peer_pubkey: text("peer_id"),
+                    capacity_msat: total,
+                    local_balance_msat: ours,
+                    remote_balance_msat: total.saturating_sub(ours),
+                    active: channel.get("state").and_then(Value::as_str) == Some("CHANNELD_NORMAL")
+                        && channel
+                            .get("peer_connected")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                }
+            })
+            .collect())
+    }
+
+    async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
+        let peers = self.call("listpeers", json!({})).await?;
+        Ok(list(&peers, "peers")
+            .iter()
+            .map(|peer| PeerInfo {
+                pubkey: peer
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                address: list(peer, "netaddr")
+                    .first()
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                connected: peer
+                    .get("connected")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+            .collect())
+    }
+}
