@@ -304,3 +304,64 @@ pub async fn payment_reaches(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A fresh directory under the system's temporary directory, removed (with its contents) when
+/// dropped: for simulators and servers a harness starts.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `<tmp>/<name>-<process id>-<counter>`.
+    pub fn new(name: &str) -> std::io::Result<Self> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Has every wallet of `wallets` (named, for the messages) pay an invoice of 3 000 msat from every
+/// other, checking each payment succeeded and the payee sees its invoice paid: a network of
+/// mixed implementations that all interoperate.
+pub async fn every_wallet_pays_every_other(
+    wallets: &[(&str, &dyn Wallet)],
+    timing: crate::Timing,
+) -> Result<(), Stop> {
+    for (payer_name, payer) in wallets {
+        for (payee_name, payee) in wallets {
+            if payer_name == payee_name {
+                continue;
+            }
+            let route = format!("{payer_name} pays {payee_name}");
+            let in_route = |stop: Stop| match stop {
+                Stop::Failed(message) => Stop::Failed(format!("{route}: {message}")),
+                unsupported => unsupported,
+            };
+            let created = invoice(*payee, 3_000, timing.event)
+                .await
+                .map_err(in_route)?;
+            pay_successfully(*payer, &created, timing.pay)
+                .await
+                .map_err(in_route)?;
+            invoice_paid(*payee, &created.checking_id, timing.event)
+                .await
+                .map_err(in_route)?;
+        }
+    }
+    Ok(())
+}

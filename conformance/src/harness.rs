@@ -84,6 +84,8 @@ pub struct TestBed {
     pub exact_balances: bool,
     /// Timeouts.
     pub timing: Timing,
+    /// What must live as long as the bed (a simulator's directory, a proxy).
+    kept: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl TestBed {
@@ -99,7 +101,15 @@ impl TestBed {
             self_payment: SelfPayment::Succeeds,
             exact_balances: true,
             timing: Timing::default(),
+            kept: Vec::new(),
         }
+    }
+
+    /// Keeps `resource` alive as long as the bed (e.g. a temporary directory a simulator
+    /// serves from); it is dropped with the last clone of the bed.
+    pub fn keep_alive(mut self, resource: impl std::any::Any + Send + Sync) -> Self {
+        self.kept.push(Arc::new(resource));
+        self
     }
 
     /// Sets the fault hooks.

@@ -153,3 +153,30 @@ impl ClnSimulator {
         self.daemon.network
     }
 }
+
+#[cfg(feature = "conformance")]
+#[wallet_core::async_trait]
+impl wallet_fake::conformance::ServesFakeNode for ClnSimulator {
+    fn fake_node(&self) -> &FakeNode {
+        self.node()
+    }
+
+    async fn restart(&self) -> Result<(), String> {
+        ClnSimulator::restart(self)
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn stop(&self) -> Result<(), String> {
+        ClnSimulator::stop(self).await;
+        Ok(())
+    }
+
+    async fn start(&self) -> Result<(), String> {
+        self.resume().await.map_err(|err| err.to_string())
+    }
+
+    fn lose_next_payment_answer(&self) {
+        ClnSimulator::lose_next_payment_answer(self);
+    }
+}

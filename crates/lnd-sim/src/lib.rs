@@ -263,3 +263,30 @@ impl LndSimulator {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+#[cfg(feature = "conformance")]
+#[wallet_core::async_trait]
+impl wallet_fake::conformance::ServesFakeNode for LndSimulator {
+    fn fake_node(&self) -> &FakeNode {
+        self.node()
+    }
+
+    async fn restart(&self) -> Result<(), String> {
+        LndSimulator::restart(self)
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn stop(&self) -> Result<(), String> {
+        LndSimulator::stop(self).await;
+        Ok(())
+    }
+
+    async fn start(&self) -> Result<(), String> {
+        self.resume().await.map_err(|err| err.to_string())
+    }
+
+    fn lose_next_payment_answer(&self) {
+        LndSimulator::lose_next_payment_answer(self);
+    }
+}

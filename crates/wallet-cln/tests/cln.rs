@@ -10,8 +10,9 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use support::{SimulatedCln, TempDir, lnd_node};
+use support::{SimulatedCln, lnd_node};
 use wallet_cln::{ClnConfig, CoreLightningWallet};
+use wallet_conformance::fixtures::TempDir;
 use wallet_core::bolt11::{Bolt11, Bolt11Description};
 use wallet_core::{
     DescriptionHash, HoldInvoiceRequest, InvoiceRequest, PayInvoiceRequest, PaymentHash, Wallet,
@@ -101,8 +102,8 @@ async fn hold_invoices_are_unsupported_unless_the_plugin_is_configured() {
 
 #[tokio::test]
 async fn a_missing_socket_is_unavailable_and_names_the_path() {
-    let dir = TempDir::new("missing");
-    let socket = dir.0.join("regtest").join("lightning-rpc");
+    let dir = TempDir::new("wallet-cln-missing").unwrap();
+    let socket = dir.path().join("regtest").join("lightning-rpc");
     let wallet = CoreLightningWallet::new(ClnConfig::new(&socket));
     let err = wallet.status().await.unwrap_err();
     assert!(matches!(err, WalletError::Unavailable(_)), "{err}");
@@ -146,40 +147,17 @@ async fn lnbits_settings_build_the_wallet_through_the_registry_under_either_name
 async fn core_lightning_lnd_and_fake_nodes_pay_each_other() {
     let network = FakeNetwork::new();
     let cln = SimulatedCln::start(&network, "carol").await.unwrap();
-    let lnd_dir = TempDir::new("lnd-peer");
+    let lnd_dir = TempDir::new("wallet-cln-lnd-peer").unwrap();
     let (_lnd, dave) = lnd_node(&network, "dave", &lnd_dir).await;
     let carol = cln.wallet();
     let erin = FakeWallet::new(network.add_node(NodeConfig::new("erin")).unwrap());
     let wallets: [(&str, &dyn Wallet); 3] = [("carol", &carol), ("dave", &dave), ("erin", &erin)];
-    for (payer_name, payer) in wallets {
-        for (payee_name, payee) in wallets {
-            if payer_name == payee_name {
-                continue;
-            }
-            let invoice = payee
-                .create_invoice(
-                    InvoiceRequest::new(3_000).memo(format!("{payer_name} pays {payee_name}")),
-                )
-                .await
-                .unwrap();
-            let paid = payer
-                .pay_invoice(
-                    PayInvoiceRequest::new(invoice.payment_request, 5_000)
-                        .timeout(Duration::from_secs(10)),
-                )
-                .await
-                .unwrap();
-            assert!(
-                paid.status.is_succeeded(),
-                "{payer_name} -> {payee_name}: {paid:?}"
-            );
-            let status = payee
-                .get_invoice_status(&invoice.checking_id)
-                .await
-                .unwrap();
-            assert!(status.is_paid(), "{payer_name} -> {payee_name}: {status:?}");
-        }
-    }
+    wallet_conformance::fixtures::every_wallet_pays_every_other(
+        &wallets,
+        wallet_conformance::Timing::default(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

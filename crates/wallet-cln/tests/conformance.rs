@@ -14,72 +14,15 @@ mod support;
 use std::sync::Arc;
 
 use support::SimulatedCln;
-use wallet_conformance::{CommandFaults, FaultHooks, Harness, HarnessError, TestBed, Timing};
-use wallet_core::{FailureReason, PaymentHash, async_trait};
-use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig, Release};
+use wallet_conformance::{CommandFaults, Harness, HarnessError, TestBed, Timing};
+use wallet_core::async_trait;
+use wallet_fake::conformance::NodeFaults;
+use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
 struct ClnHarness;
 
-struct ClnFaults {
-    cln: SimulatedCln,
-}
-
 fn failed(err: impl std::fmt::Display) -> HarnessError {
     HarnessError::Failed(err.to_string())
-}
-
-#[async_trait]
-impl FaultHooks for ClnFaults {
-    async fn restart_backend(&self) -> Result<(), HarnessError> {
-        self.cln.simulator.restart().await.map_err(failed)
-    }
-
-    async fn take_backend_offline(&self) -> Result<(), HarnessError> {
-        self.cln.simulator.stop().await;
-        Ok(())
-    }
-
-    async fn bring_backend_online(&self) -> Result<(), HarnessError> {
-        self.cln.simulator.resume().await.map_err(failed)
-    }
-
-    async fn stall_next_payment(&self) -> Result<(), HarnessError> {
-        self.cln.simulator.node().control().stall_next_payment();
-        Ok(())
-    }
-
-    async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
-        self.cln
-            .simulator
-            .node()
-            .control()
-            .release_all(Release::Succeed);
-        Ok(())
-    }
-
-    async fn fail_next_payment(&self) -> Result<(), HarnessError> {
-        self.cln
-            .simulator
-            .node()
-            .control()
-            .fail_next_payment(FailureReason::NoRoute);
-        Ok(())
-    }
-
-    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
-        self.cln.simulator.lose_next_payment_answer();
-        Ok(())
-    }
-
-    async fn dispatched_attempts(&self, payment_hash: &PaymentHash) -> Result<usize, HarnessError> {
-        let payment = self
-            .cln
-            .simulator
-            .node()
-            .payment(payment_hash)
-            .map_err(failed)?;
-        Ok(payment.map_or(0, |payment| payment.attempts.len()))
-    }
 }
 
 fn real_wallet(
@@ -123,8 +66,10 @@ impl Harness for ClnHarness {
                 .add_node(NodeConfig::new("fake-counterparty"))
                 .map_err(failed)?,
         );
+        let SimulatedCln { simulator, dir } = cln;
         Ok(TestBed::new(Arc::new(wallet), Arc::new(counterparty))
-            .faults(Arc::new(ClnFaults { cln })))
+            .faults(Arc::new(NodeFaults(simulator)))
+            .keep_alive(dir))
     }
 }
 

@@ -4,34 +4,10 @@
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use cln_sim::ClnSimulator;
 use wallet_cln::{ClnConfig, CoreLightningWallet};
+use wallet_conformance::fixtures::TempDir;
 use wallet_fake::{FakeNetwork, NodeConfig};
-
-/// A directory removed when dropped.
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "wallet-cln-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A lightningd simulator for a new node of `network`, with its directory.
 pub(crate) struct SimulatedCln {
@@ -41,12 +17,12 @@ pub(crate) struct SimulatedCln {
 
 impl SimulatedCln {
     pub(crate) async fn start(network: &FakeNetwork, alias: &str) -> Result<Self, String> {
-        let dir = TempDir::new(alias);
-        let secret = format!("{alias}-{}", dir.0.display());
+        let dir = TempDir::new(&format!("wallet-cln-{alias}")).map_err(|err| err.to_string())?;
+        let secret = format!("{alias}-{}", dir.path().display());
         let node = network
             .add_node(NodeConfig::new(alias).secret(secret))
             .map_err(|err| err.to_string())?;
-        let simulator = ClnSimulator::start(node, dir.0.clone())
+        let simulator = ClnSimulator::start(node, dir.path().to_path_buf())
             .await
             .map_err(|err| err.to_string())?;
         Ok(Self { simulator, dir })
@@ -77,10 +53,10 @@ pub(crate) async fn lnd_node(
     dir: &TempDir,
 ) -> (lnd_sim::LndSimulator, wallet_lnd::LndWallet) {
     let node = network
-        .add_node(NodeConfig::new(alias).secret(format!("{alias}-{}", dir.0.display())))
+        .add_node(NodeConfig::new(alias).secret(format!("{alias}-{}", dir.path().display())))
         .unwrap();
     let options = lnd_sim::SimOptions {
-        dir: dir.0.clone(),
+        dir: dir.path().to_path_buf(),
         port: None,
     };
     let simulator = lnd_sim::LndSimulator::start(node, options).await.unwrap();

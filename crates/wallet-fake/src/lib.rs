@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod control;
 mod error;
 mod keys;

@@ -3,60 +3,12 @@
 
 use std::sync::Arc;
 
-use wallet_conformance::{FaultHooks, Harness, HarnessError, TestBed};
-use wallet_core::{FailureReason, PaymentHash, async_trait, hex};
-use wallet_fake::{FakeControl, FakeNetwork, FakeWallet, NodeConfig, Release};
+use wallet_conformance::{Harness, HarnessError, TestBed};
+use wallet_core::{async_trait, hex};
+use wallet_fake::conformance::NodeFaults;
+use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
 struct FakeHarness;
-
-struct FakeFaults(FakeControl);
-
-#[async_trait]
-impl FaultHooks for FakeFaults {
-    async fn restart_backend(&self) -> Result<(), HarnessError> {
-        self.0.restart();
-        Ok(())
-    }
-
-    async fn take_backend_offline(&self) -> Result<(), HarnessError> {
-        self.0.set_offline(true);
-        Ok(())
-    }
-
-    async fn bring_backend_online(&self) -> Result<(), HarnessError> {
-        self.0.set_offline(false);
-        Ok(())
-    }
-
-    async fn stall_next_payment(&self) -> Result<(), HarnessError> {
-        self.0.stall_next_payment();
-        Ok(())
-    }
-
-    async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
-        self.0.release_all(Release::Succeed);
-        Ok(())
-    }
-
-    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
-        self.0.lose_next_payment_answer();
-        Ok(())
-    }
-
-    async fn fail_next_payment(&self) -> Result<(), HarnessError> {
-        self.0.fail_next_payment(FailureReason::NoRoute);
-        Ok(())
-    }
-
-    async fn dispatched_attempts(&self, payment_hash: &PaymentHash) -> Result<usize, HarnessError> {
-        let payment = self
-            .0
-            .node()
-            .payment(payment_hash)
-            .map_err(|err| HarnessError::Failed(err.to_string()))?;
-        Ok(payment.map_or(0, |payment| payment.attempts.len()))
-    }
-}
 
 #[async_trait]
 impl Harness for FakeHarness {
@@ -72,7 +24,7 @@ impl Harness for FakeHarness {
             .add_node(NodeConfig::new("counterparty"))
             .map_err(|err| HarnessError::Failed(err.to_string()))?;
         let wallet = FakeWallet::new(node);
-        let faults = FakeFaults(wallet.control());
+        let faults = NodeFaults(wallet.control());
         Ok(
             TestBed::new(Arc::new(wallet), Arc::new(FakeWallet::new(peer)))
                 .faults(Arc::new(faults))

@@ -15,74 +15,15 @@ mod support;
 use std::sync::Arc;
 
 use support::SimulatedLnd;
-use wallet_conformance::{
-    CommandFaults, FaultHooks, Harness, HarnessError, SelfPayment, TestBed, Timing,
-};
-use wallet_core::{FailureReason, PaymentHash, async_trait};
-use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig, Release};
+use wallet_conformance::{CommandFaults, Harness, HarnessError, SelfPayment, TestBed, Timing};
+use wallet_core::async_trait;
+use wallet_fake::conformance::NodeFaults;
+use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
 struct LndHarness;
 
-struct LndFaults {
-    lnd: SimulatedLnd,
-}
-
 fn failed(err: impl std::fmt::Display) -> HarnessError {
     HarnessError::Failed(err.to_string())
-}
-
-#[async_trait]
-impl FaultHooks for LndFaults {
-    async fn restart_backend(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.restart().await.map_err(failed)
-    }
-
-    async fn take_backend_offline(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.stop().await;
-        Ok(())
-    }
-
-    async fn bring_backend_online(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.resume().await.map_err(failed)
-    }
-
-    async fn stall_next_payment(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.node().control().stall_next_payment();
-        Ok(())
-    }
-
-    async fn release_stalled_payments(&self) -> Result<(), HarnessError> {
-        self.lnd
-            .simulator
-            .node()
-            .control()
-            .release_all(Release::Succeed);
-        Ok(())
-    }
-
-    async fn fail_next_payment(&self) -> Result<(), HarnessError> {
-        self.lnd
-            .simulator
-            .node()
-            .control()
-            .fail_next_payment(FailureReason::NoRoute);
-        Ok(())
-    }
-
-    async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
-        self.lnd.simulator.lose_next_payment_answer();
-        Ok(())
-    }
-
-    async fn dispatched_attempts(&self, payment_hash: &PaymentHash) -> Result<usize, HarnessError> {
-        let payment = self
-            .lnd
-            .simulator
-            .node()
-            .payment(payment_hash)
-            .map_err(failed)?;
-        Ok(payment.map_or(0, |payment| payment.attempts.len()))
-    }
 }
 
 fn real_wallet(variable: &str, path: &str) -> Result<wallet_lnd::LndWallet, HarnessError> {
@@ -126,11 +67,13 @@ impl Harness for LndHarness {
                 .map_err(failed)?,
         );
         let macaroon = lnd.admin_macaroon_hex();
+        let SimulatedLnd { simulator, dir } = lnd;
         Ok(TestBed::new(Arc::new(wallet), Arc::new(counterparty))
             .with_bad_credentials(Arc::new(impostor))
             .secret(macaroon)
             .self_payment(SelfPayment::Refused)
-            .faults(Arc::new(LndFaults { lnd })))
+            .faults(Arc::new(NodeFaults(simulator)))
+            .keep_alive(dir))
     }
 }
 

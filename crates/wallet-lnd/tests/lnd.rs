@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::SimulatedLnd;
 use wallet_core::{InvoiceRequest, PayInvoiceRequest, Wallet, WalletError};
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
@@ -116,35 +114,12 @@ async fn lnd_fake_and_lnd_nodes_pay_each_other() {
     let (alice, bob) = (alice.wallet().unwrap(), bob.wallet().unwrap());
     let carol = FakeWallet::new(network.add_node(NodeConfig::new("carol")).unwrap());
     let payers: [(&str, &dyn Wallet); 3] = [("alice", &alice), ("bob", &bob), ("carol", &carol)];
-    for (payer_name, payer) in payers {
-        for (payee_name, payee) in payers {
-            if payer_name == payee_name {
-                continue;
-            }
-            let invoice = payee
-                .create_invoice(
-                    InvoiceRequest::new(3_000).memo(format!("{payer_name} pays {payee_name}")),
-                )
-                .await
-                .unwrap();
-            let paid = payer
-                .pay_invoice(
-                    PayInvoiceRequest::new(invoice.payment_request, 5_000)
-                        .timeout(Duration::from_secs(10)),
-                )
-                .await
-                .unwrap();
-            assert!(
-                paid.status.is_succeeded(),
-                "{payer_name} -> {payee_name}: {paid:?}"
-            );
-            let status = payee
-                .get_invoice_status(&invoice.checking_id)
-                .await
-                .unwrap();
-            assert!(status.is_paid(), "{payer_name} -> {payee_name}: {status:?}");
-        }
-    }
+    wallet_conformance::fixtures::every_wallet_pays_every_other(
+        &payers,
+        wallet_conformance::Timing::default(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

@@ -4,35 +4,11 @@
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use lnd_sim::{LndSimulator, SimOptions};
+use wallet_conformance::fixtures::TempDir;
 use wallet_core::WalletError;
 use wallet_fake::{FakeNetwork, NodeConfig};
 use wallet_lnd::{LndConfig, LndWallet};
-
-/// A directory removed when dropped.
-pub(crate) struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "wallet-lnd-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// An lnd simulator for a new node of `network`, with its directory.
 pub(crate) struct SimulatedLnd {
@@ -42,7 +18,7 @@ pub(crate) struct SimulatedLnd {
 
 impl SimulatedLnd {
     pub(crate) async fn start(network: &FakeNetwork, alias: &str) -> Result<Self, String> {
-        let dir = TempDir::new(alias);
+        let dir = TempDir::new(&format!("wallet-lnd-{alias}")).map_err(|err| err.to_string())?;
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(|err| err.to_string())?;
         let node = network
@@ -51,7 +27,7 @@ impl SimulatedLnd {
         let simulator = LndSimulator::start(
             node,
             SimOptions {
-                dir: dir.0.clone(),
+                dir: dir.path().to_path_buf(),
                 port: None,
             },
         )

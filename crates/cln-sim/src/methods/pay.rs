@@ -258,7 +258,13 @@ fn attempt_json(payment: &PaymentSnapshot, attempt: &AttemptSnapshot, index: u64
     entry
 }
 
-pub(crate) fn listpays(daemon: &Daemon, params: Value) -> RpcResult {
+/// One entry per attempt of the payments `params` selects (by bolt11, hash or index), shaped by
+/// `shape` from the attempt's index and number, and kept if its status is the one asked for.
+fn attempt_entries(
+    daemon: &Daemon,
+    params: Value,
+    shape: impl Fn(&PaymentSnapshot, &AttemptSnapshot, u64, usize) -> Value,
+) -> Result<Vec<Value>, RpcError> {
     let params = Params::new(
         params,
         &[
@@ -271,56 +277,42 @@ pub(crate) fn listpays(daemon: &Daemon, params: Value) -> RpcResult {
         ],
     )?;
     let wanted = params.string("status")?;
-    let mut pays = Vec::new();
+    let mut entries = Vec::new();
     for payment in payments(daemon, &params)? {
         for (number, attempt) in payment.attempts.iter().enumerate() {
             let index = payment.payment_index * 1_000 + number as u64;
-            let entry = attempt_json(&payment, attempt, index);
+            let entry = shape(&payment, attempt, index, number);
             if wanted
                 .as_deref()
                 .is_none_or(|status| entry["status"] == status)
             {
-                pays.push(entry);
+                entries.push(entry);
             }
         }
     }
+    Ok(entries)
+}
+
+pub(crate) fn listpays(daemon: &Daemon, params: Value) -> RpcResult {
+    let pays = attempt_entries(daemon, params, |payment, attempt, index, _| {
+        attempt_json(payment, attempt, index)
+    })?;
     Ok(json!({"pays": pays}))
 }
 
 pub(crate) fn listsendpays(daemon: &Daemon, params: Value) -> RpcResult {
-    let params = Params::new(
-        params,
-        &[
-            "bolt11",
-            "payment_hash",
-            "status",
-            "index",
-            "start",
-            "limit",
-        ],
-    )?;
-    let wanted = params.string("status")?;
-    let mut sends = Vec::new();
-    for payment in payments(daemon, &params)? {
-        for (number, attempt) in payment.attempts.iter().enumerate() {
-            let index = payment.payment_index * 1_000 + number as u64;
-            let mut entry = attempt_json(&payment, attempt, index);
-            entry["id"] = json!(index);
-            entry["groupid"] = json!(number + 1);
-            entry["partid"] = json!(0);
-            if let Some(preimage) = entry
-                .as_object_mut()
-                .and_then(|object| object.remove("preimage"))
-            {
-                entry["payment_preimage"] = preimage;
-            }
-            if wanted
-                .as_deref()
-                .is_none_or(|status| entry["status"] == status)
-            {
-                sends.push(entry);
-            }
+    let sends = attempt_entries(daemon, params, |payment, attempt, index, number| {
+        let mut entry = attempt_json(payment, attempt, index);
+        entry["id"] = json!(index);
+        entry["groupid"] = json!(number + 1);
+        entry["partid"] = json!(0);
+        if let Some(preimage) = entry
+            .as_object_mut()
+            .and_then(|object| object.remove("preimage"))
+        {
+            entry["payment_preimage"] = preimage;
         }
-    }
+        entry
+    })?;
     Ok(json!({"payments": sends}))
 }
