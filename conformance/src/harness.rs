@@ -198,6 +198,32 @@ pub trait FaultHooks: Send + Sync {
         Err(HarnessError::NotProvided("lose_next_payment_answer"))
     }
 
+    /// The answer to the next payment the wallet under test sends goes wrong as `answer` says,
+    /// and the node starts the payment only `dispatch_after` after the request arrived (a route
+    /// search, a queued request): until then a lookup of the hash shows nothing new.
+    async fn spoil_next_payment_answer(
+        &self,
+        answer: SpoiledAnswer,
+        dispatch_after: Duration,
+    ) -> Result<(), HarnessError> {
+        let _ = (answer, dispatch_after);
+        Err(HarnessError::NotProvided("spoil_next_payment_answer"))
+    }
+
+    /// From now on the backend answers every lookup of a payment or invoice with the records of
+    /// `to` instead of the hash asked for (a buggy plugin, a hostile proxy); `None` ends that.
+    async fn misdirect_lookups(&self, to: Option<PaymentHash>) -> Result<(), HarnessError> {
+        let _ = to;
+        Err(HarnessError::NotProvided("misdirect_lookups"))
+    }
+
+    /// From now on the backend answers every lookup of a payment or invoice only after `delay`;
+    /// [`Duration::ZERO`] ends that.
+    async fn delay_lookups(&self, delay: Duration) -> Result<(), HarnessError> {
+        let _ = delay;
+        Err(HarnessError::NotProvided("delay_lookups"))
+    }
+
     /// The next payment the wallet under test sends fails at the node (a terminal failure).
     async fn fail_next_payment(&self) -> Result<(), HarnessError> {
         Err(HarnessError::NotProvided("fail_next_payment"))
@@ -211,6 +237,17 @@ pub trait FaultHooks: Send + Sync {
         let _ = payment_hash;
         Err(HarnessError::NotProvided("dispatched_attempts"))
     }
+}
+
+/// How the answer to a payment goes wrong (see [`FaultHooks::spoil_next_payment_answer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpoiledAnswer {
+    /// The connection drops before the answer arrives.
+    Lost,
+    /// The answer is empty: `{}`, an empty message, an empty body.
+    Empty,
+    /// The answer cannot be read: a wrong shape, garbage, an error nobody documented.
+    Junk,
 }
 
 /// Fault hooks that provide nothing.

@@ -12,7 +12,9 @@ use std::future::Future;
 
 use futures::future::BoxFuture;
 
-pub use harness::{FaultHooks, Harness, HarnessError, NoFaults, SelfPayment, TestBed, Timing};
+pub use harness::{
+    FaultHooks, Harness, HarnessError, NoFaults, SelfPayment, SpoiledAnswer, TestBed, Timing,
+};
 pub use proxy::FaultProxy;
 pub use real_node::CommandFaults;
 pub use report::REPORT_ENV;
@@ -75,6 +77,12 @@ macro_rules! __behaviour_list {
             an_unreachable_backend_never_turns_a_payment_failed,
             a_payment_whose_answer_is_lost_is_never_failed_nor_paid_twice,
             a_failed_payment_can_be_retried_and_the_retry_wins,
+            paying_an_expired_invoice_that_was_paid_reports_the_payment,
+            paying_an_expired_invoice_with_an_attempt_in_flight_reports_pending,
+            a_lost_answer_after_an_earlier_failure_is_pending_not_failed,
+            an_empty_or_junk_pay_answer_is_pending_never_unknown_or_failed,
+            records_about_another_hash_are_never_believed,
+            a_slow_node_cannot_stretch_a_payment_past_its_timeout,
             parallel_payments_of_different_invoices_all_complete,
             a_self_payment_behaves_as_documented,
             amountless_payments_follow_the_features,

@@ -1,20 +1,31 @@
-//! A loopback TCP proxy that breaks connections on request: the "cut the connection" fault for
-//! any backend reached over TCP, without touching the server behind it.
+//! A loopback TCP proxy that misbehaves on request: the "cut the connection", "lose or spoil
+//! the answer", "answer slowly" and "answer about another hash" faults for any backend reached
+//! over plaintext HTTP/1.1, without touching the server behind it.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Forwards connections from a loopback port to `upstream`, and on request:
-/// goes offline (cuts every connection and refuses new ones), or lets the next request that
-/// starts with given bytes through but drops its answer and the connection, so the client never
-/// learns what happened (for plaintext HTTP/1.1: `b"POST /api/v1/payments "`).
+use crate::SpoiledAnswer;
+
+/// The largest request the proxy reads whole before spoiling its answer.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// How long the proxy waits for the rest of a request, or for the server's answer to a request
+/// it sends on its own.
+const IO_LIMIT: Duration = Duration::from_secs(30);
+
+/// Forwards connections from a loopback port to `upstream`, and on request: goes offline (cuts
+/// every connection and refuses new ones); lets the next request that starts with given bytes
+/// through but drops or replaces its answer (for plaintext HTTP/1.1:
+/// `b"POST /api/v1/payments "`); delays requests; or rewrites the `payment_hash=` in their query.
 #[derive(Debug)]
 pub struct FaultProxy {
     address: SocketAddr,
@@ -27,7 +38,20 @@ struct State {
     upstream: SocketAddr,
     offline: AtomicBool,
     cut: watch::Sender<u64>,
-    lose_answer_to: Mutex<Option<Vec<u8>>>,
+    spoil: Mutex<Option<Spoil>>,
+    delay: Mutex<Option<(Vec<u8>, Duration)>>,
+    rewrite: Mutex<Option<(Vec<u8>, [u8; 64])>>,
+}
+
+#[derive(Clone, Debug)]
+struct Spoil {
+    prefix: Vec<u8>,
+    answer: SpoiledAnswer,
+    dispatch_after: Duration,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl FaultProxy {
@@ -39,7 +63,9 @@ impl FaultProxy {
             upstream,
             offline: AtomicBool::new(false),
             cut: watch::Sender::new(0),
-            lose_answer_to: Mutex::new(None),
+            spoil: Mutex::new(None),
+            delay: Mutex::new(None),
+            rewrite: Mutex::new(None),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
         Ok(Self {
@@ -71,11 +97,40 @@ impl FaultProxy {
     /// The next request whose first bytes are `prefix` reaches the server, but its answer is
     /// dropped with the connection.
     pub fn lose_answer_to_next(&self, prefix: &[u8]) {
-        *self
-            .state
-            .lose_answer_to
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(prefix.to_vec());
+        self.spoil_answer_to_next(prefix, SpoiledAnswer::Lost, Duration::ZERO);
+    }
+
+    /// The next request whose first bytes are `prefix` gets a spoiled answer at once: none (the
+    /// connection closes), an empty JSON object, or garbage, each with HTTP status 201. The
+    /// request itself reaches the server `dispatch_after` later, on a connection of the proxy's
+    /// own, whose answer nobody reads.
+    pub fn spoil_answer_to_next(
+        &self,
+        prefix: &[u8],
+        answer: SpoiledAnswer,
+        dispatch_after: Duration,
+    ) {
+        *locked(&self.state.spoil) = Some(Spoil {
+            prefix: prefix.to_vec(),
+            answer,
+            dispatch_after,
+        });
+    }
+
+    /// Every request whose first bytes are `prefix` is held for `delay` before it is forwarded;
+    /// [`Duration::ZERO`] ends that.
+    pub fn delay_requests(&self, prefix: &[u8], delay: Duration) {
+        *locked(&self.state.delay) = (!delay.is_zero()).then(|| (prefix.to_vec(), delay));
+    }
+
+    /// In every request whose first bytes are `prefix`, the 64 hex digits after
+    /// `payment_hash=` become `to` (64 hex digits), so the server answers about another hash;
+    /// `None` ends that.
+    pub fn rewrite_payment_hashes(&self, prefix: &[u8], to: Option<&str>) {
+        *locked(&self.state.rewrite) = to.and_then(|hex| {
+            let bytes: [u8; 64] = hex.as_bytes().try_into().ok()?;
+            Some((prefix.to_vec(), bytes))
+        });
     }
 }
 
@@ -99,39 +154,167 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     }
 }
 
+/// Replaces the 64 characters after each `payment_hash=` in `chunk` with `to`.
+fn rewrite_hashes(chunk: &mut [u8], to: &[u8; 64]) {
+    const KEY: &[u8] = b"payment_hash=";
+    let mut at = 0;
+    while let Some(found) = chunk[at..]
+        .windows(KEY.len())
+        .position(|window| window == KEY)
+    {
+        let start = at + found + KEY.len();
+        let Some(target) = chunk.get_mut(start..start + 64) else {
+            return;
+        };
+        if target.iter().all(u8::is_ascii_hexdigit) {
+            target.copy_from_slice(to);
+        }
+        at = start;
+    }
+}
+
+/// The length of a whole HTTP/1.1 request at the start of `buffer`, once its head and body
+/// (by `content-length`) are all there.
+fn complete_request(buffer: &[u8]) -> Option<usize> {
+    let head_end = buffer.windows(4).position(|window| window == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+    let body = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = head_end.checked_add(body)?;
+    (buffer.len() >= total).then_some(total)
+}
+
+/// The HTTP answer a spoiled request gets, if any.
+fn spoiled_answer(answer: SpoiledAnswer) -> Option<Vec<u8>> {
+    let body: &[u8] = match answer {
+        SpoiledAnswer::Lost => return None,
+        SpoiledAnswer::Empty => b"{}",
+        SpoiledAnswer::Junk => b"\x01\x7f\xff#!~garbage~{\"status\":",
+    };
+    let mut answer = format!(
+        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    Some(answer)
+}
+
+/// Sends `request` to `upstream` after `delay` on a connection of its own, and reads the answer
+/// until the server closes or [`IO_LIMIT`] passes; nobody learns what it was.
+fn dispatch_later(upstream: SocketAddr, request: Vec<u8>, delay: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let Ok(mut server) = TcpStream::connect(upstream).await else {
+            return;
+        };
+        if server.write_all(&request).await.is_err() {
+            return;
+        }
+        let mut sink = vec![0u8; 16 * 1024];
+        let _ = tokio::time::timeout(IO_LIMIT, async {
+            while let Ok(1..) = server.read(&mut sink).await {}
+        })
+        .await;
+    });
+}
+
+/// Reads the rest of the request that starts in `first`, answers it as `spoil` says, and sends
+/// it on later.
+async fn spoil_request(client: &mut TcpStream, first: &[u8], spoil: &Spoil, upstream: SocketAddr) {
+    let mut request = first.to_vec();
+    let mut more = vec![0u8; 16 * 1024];
+    let whole = tokio::time::timeout(IO_LIMIT, async {
+        loop {
+            if let Some(length) = complete_request(&request) {
+                request.truncate(length);
+                return true;
+            }
+            if request.len() > MAX_REQUEST_BYTES {
+                return false;
+            }
+            match client.read(&mut more).await {
+                Ok(count @ 1..) => request.extend_from_slice(&more[..count]),
+                _ => return false,
+            }
+        }
+    })
+    .await;
+    if whole != Ok(true) {
+        return;
+    }
+    if let Some(answer) = spoiled_answer(spoil.answer) {
+        let _ = client.write_all(&answer).await;
+        let _ = client.shutdown().await;
+    }
+    dispatch_later(upstream, request, spoil.dispatch_after);
+}
+
 async fn forward(mut client: TcpStream, state: Arc<State>) {
     let Ok(mut server) = TcpStream::connect(state.upstream).await else {
         return;
     };
     let mut cut = state.cut.subscribe();
     cut.borrow_and_update();
-    let (mut client_read, mut client_write) = client.split();
-    let (mut server_read, mut server_write) = server.split();
     let mut from_client = vec![0u8; 16 * 1024];
     let mut from_server = vec![0u8; 16 * 1024];
     let mut losing_answer = false;
     loop {
         tokio::select! {
-            read = client_read.read(&mut from_client) => {
+            read = client.read(&mut from_client) => {
                 let Ok(count @ 1..) = read else { return };
-                let chunk = &from_client[..count];
-                if !losing_answer {
-                    let mut armed = state.lose_answer_to.lock().unwrap_or_else(PoisonError::into_inner);
-                    if armed.as_deref().is_some_and(|prefix| chunk.starts_with(prefix)) {
-                        *armed = None;
-                        losing_answer = true;
+                let mut chunk = from_client[..count].to_vec();
+                let delay = locked(&state.delay)
+                    .as_ref()
+                    .filter(|(prefix, _)| chunk.starts_with(prefix))
+                    .map(|(_, delay)| *delay);
+                if let Some(delay) = delay {
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        _ = cut.changed() => return,
                     }
                 }
-                if server_write.write_all(chunk).await.is_err() {
+                if let Some((prefix, to)) = locked(&state.rewrite).as_ref()
+                    && chunk.starts_with(prefix)
+                {
+                    rewrite_hashes(&mut chunk, to);
+                }
+                if !losing_answer {
+                    let spoil = {
+                        let mut armed = locked(&state.spoil);
+                        match armed.as_ref() {
+                            Some(spoil) if chunk.starts_with(&spoil.prefix) => armed.take(),
+                            _ => None,
+                        }
+                    };
+                    match spoil {
+                        Some(spoil)
+                            if spoil.answer == SpoiledAnswer::Lost
+                                && spoil.dispatch_after.is_zero() =>
+                        {
+                            losing_answer = true;
+                        }
+                        Some(spoil) => {
+                            spoil_request(&mut client, &chunk, &spoil, state.upstream).await;
+                            return;
+                        }
+                        None => {}
+                    }
+                }
+                if server.write_all(&chunk).await.is_err() {
                     return;
                 }
             }
-            read = server_read.read(&mut from_server) => {
+            read = server.read(&mut from_server) => {
                 let Ok(count @ 1..) = read else { return };
                 if losing_answer {
                     return;
                 }
-                if client_write.write_all(&from_server[..count]).await.is_err() {
+                if client.write_all(&from_server[..count]).await.is_err() {
                     return;
                 }
             }
@@ -185,6 +368,63 @@ mod tests {
         proxy.set_offline(false);
         let mut again = TcpStream::connect(proxy.address()).await.unwrap();
         assert_eq!(round_trip(&mut again, b"ping").await.unwrap(), b"ping");
+    }
+
+    #[test]
+    fn payment_hashes_in_a_query_are_rewritten_and_nothing_else() {
+        let asked = "ab".repeat(32);
+        let other = "cd".repeat(32);
+        let mut request =
+            format!("GET /x?payment_hash={asked}&limit=1 HTTP/1.1\r\nx: payment_hash=short\r\n")
+                .into_bytes();
+        rewrite_hashes(&mut request, other.as_bytes().try_into().unwrap());
+        let text = String::from_utf8(request).unwrap();
+        assert!(
+            text.contains(&format!("payment_hash={other}&limit=1")),
+            "{text}"
+        );
+        assert!(text.contains("payment_hash=short"), "{text}");
+    }
+
+    #[test]
+    fn a_request_is_complete_only_with_its_whole_body() {
+        let head = b"POST /p HTTP/1.1\r\nContent-Length: 4\r\n\r\n";
+        let mut request = head.to_vec();
+        assert_eq!(complete_request(&request), None);
+        request.extend_from_slice(b"body+next");
+        assert_eq!(complete_request(&request), Some(head.len() + 4));
+    }
+
+    #[tokio::test]
+    async fn a_spoiled_request_is_answered_at_once_and_reaches_the_server_later() {
+        let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = FaultProxy::start(server.local_addr().unwrap())
+            .await
+            .unwrap();
+        proxy.spoil_answer_to_next(b"POST ", SpoiledAnswer::Empty, Duration::from_millis(300));
+        let mut client = TcpStream::connect(proxy.address()).await.unwrap();
+        // The proxy connects upstream for the client's connection first; accept and ignore it.
+        let (_idle, _) = server.accept().await.unwrap();
+        client
+            .write_all(b"POST /p HTTP/1.1\r\ncontent-length: 2\r\n\r\nhi")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 201"));
+        assert!(answer.ends_with(b"\r\n\r\n{}"));
+        let started = tokio::time::Instant::now();
+        let (mut late, _) = tokio::time::timeout(Duration::from_secs(5), server.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let mut request = vec![0u8; 64];
+        let count = late.read(&mut request).await.unwrap();
+        assert!(request[..count].ends_with(b"hi"));
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use wallet_core::PaymentHash;
 
-use crate::harness::{FaultHooks, HarnessError, Timing};
+use crate::harness::{FaultHooks, HarnessError, SpoiledAnswer, Timing};
 
 /// Fault hooks for a real node, read from the environment under a prefix: `<PREFIX>_RESTART`,
 /// `<PREFIX>_STOP` and `<PREFIX>_START` are shell commands (`sh -c`) that restart, stop and
@@ -52,7 +52,8 @@ impl CommandFaults {
 
     fn cannot(&self) -> HarnessError {
         HarnessError::Unsupported(format!(
-            "a real {} cannot be made to stall, fail or lose a payment on request",
+            "a real {} cannot be made to stall, fail or lose a payment, or to answer lookups \
+             slowly or about another hash, on request",
             self.node_kind
         ))
     }
@@ -85,6 +86,22 @@ impl FaultHooks for CommandFaults {
     }
 
     async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
+        Err(self.cannot())
+    }
+
+    async fn spoil_next_payment_answer(
+        &self,
+        _: SpoiledAnswer,
+        _: Duration,
+    ) -> Result<(), HarnessError> {
+        Err(self.cannot())
+    }
+
+    async fn misdirect_lookups(&self, _: Option<PaymentHash>) -> Result<(), HarnessError> {
+        Err(self.cannot())
+    }
+
+    async fn delay_lookups(&self, _: Duration) -> Result<(), HarnessError> {
         Err(self.cannot())
     }
 

@@ -9,6 +9,7 @@ mod hold;
 mod hygiene;
 mod invoices;
 mod payments;
+mod protocol;
 mod status;
 mod streams;
 
@@ -17,5 +18,6 @@ pub use hold::*;
 pub use hygiene::*;
 pub use invoices::*;
 pub use payments::*;
+pub use protocol::*;
 pub use status::*;
 pub use streams::*;

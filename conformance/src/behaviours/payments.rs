@@ -18,22 +18,34 @@ use crate::{SelfPayment, TestBed, ensure, ensure_eq};
 
 const FEE_LIMIT_MSAT: u64 = 5_000;
 
-async fn pay(bed: &TestBed, request: PayInvoiceRequest) -> Result<PaymentResponse, Stop> {
+pub(crate) async fn pay(
+    bed: &TestBed,
+    request: PayInvoiceRequest,
+) -> Result<PaymentResponse, Stop> {
     let deadline = request.timeout + Duration::from_secs(5);
     bounded(deadline, "pay_invoice", bed.wallet.pay_invoice(request))
         .await?
         .context("pay_invoice")
 }
 
-fn request(invoice: &InvoiceResponse, bed: &TestBed) -> PayInvoiceRequest {
+pub(crate) fn request(invoice: &InvoiceResponse, bed: &TestBed) -> PayInvoiceRequest {
     PayInvoiceRequest::new(invoice.payment_request.clone(), FEE_LIMIT_MSAT).timeout(bed.timing.pay)
 }
 
 /// Checks, where the harness can observe it, that exactly one attempt was dispatched.
-async fn dispatched_once(bed: &TestBed, invoice: &InvoiceResponse) -> Result<(), Stop> {
+pub(crate) async fn dispatched_once(bed: &TestBed, invoice: &InvoiceResponse) -> Result<(), Stop> {
+    dispatched_times(bed, invoice, 1).await
+}
+
+/// Checks, where the harness can observe it, that `expected` attempts were dispatched.
+pub(crate) async fn dispatched_times(
+    bed: &TestBed,
+    invoice: &InvoiceResponse,
+    expected: usize,
+) -> Result<(), Stop> {
     match bed.faults.dispatched_attempts(&invoice.checking_id).await {
         Ok(attempts) => {
-            ensure_eq!(attempts, 1, "payment attempts the node dispatched");
+            ensure_eq!(attempts, expected, "payment attempts the node dispatched");
             Ok(())
         }
         Err(crate::HarnessError::Unsupported(_)) => Ok(()),
@@ -41,7 +53,10 @@ async fn dispatched_once(bed: &TestBed, invoice: &InvoiceResponse) -> Result<(),
     }
 }
 
-async fn wait_paid(bed: &TestBed, invoice: &InvoiceResponse) -> Result<InvoiceStatus, Stop> {
+pub(crate) async fn wait_paid(
+    bed: &TestBed,
+    invoice: &InvoiceResponse,
+) -> Result<InvoiceStatus, Stop> {
     eventually(
         bed.timing.event,
         "the counterparty's invoice to be paid",

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::watch;
@@ -45,7 +44,6 @@ pub(crate) struct Daemon {
     pub(crate) lightning_dir: PathBuf,
     pub(crate) socket: PathBuf,
     labels: Mutex<Labels>,
-    answers_to_lose: AtomicU32,
     calls: Mutex<HashMap<String, usize>>,
     pub(crate) kill: watch::Sender<u64>,
 }
@@ -58,7 +56,6 @@ impl Daemon {
             lightning_dir,
             socket,
             labels: Mutex::new(Labels::default()),
-            answers_to_lose: AtomicU32::new(0),
             calls: Mutex::new(HashMap::new()),
             kill: watch::Sender::new(0),
         }
@@ -136,18 +133,6 @@ impl Daemon {
                 })
             })
             .collect())
-    }
-
-    pub(crate) fn lose_next_payment_answer(&self) {
-        self.answers_to_lose.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn take_lost_answer(&self) -> bool {
-        self.answers_to_lose
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
-                count.checked_sub(1)
-            })
-            .is_ok()
     }
 
     /// Counts a call of `method`.

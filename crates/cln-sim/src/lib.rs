@@ -130,7 +130,7 @@ impl ClnSimulator {
 
     /// The next payment is dispatched, then every connection drops before its answer.
     pub fn lose_next_payment_answer(&self) {
-        self.daemon.lose_next_payment_answer();
+        self.daemon.node.control().lose_next_payment_answer();
     }
 
     /// How many requests for `method` lightningd has received, answered or not.
@@ -174,9 +174,5 @@ impl wallet_fake::conformance::ServesFakeNode for ClnSimulator {
 
     async fn start(&self) -> Result<(), String> {
         self.resume().await.map_err(|err| err.to_string())
-    }
-
-    fn lose_next_payment_answer(&self) {
-        ClnSimulator::lose_next_payment_answer(self);
     }
 }

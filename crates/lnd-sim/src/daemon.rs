@@ -1,8 +1,7 @@
-//! What the three services share: the fake node, its network name, faults, and the switch that
-//! drops every connection.
+//! What the three services share: the fake node, its network name, and the switch that drops
+//! every connection.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio::sync::watch;
 use tonic::Status;
@@ -15,25 +14,7 @@ pub(crate) struct Daemon {
     /// lnd's network name: `regtest`, `mainnet`, `testnet`, `signet` or `simnet`.
     pub(crate) network: String,
     pub(crate) port: u16,
-    pub(crate) faults: Arc<Faults>,
     pub(crate) kill: Arc<watch::Sender<u64>>,
-}
-
-/// Faults the tests set.
-#[derive(Debug, Default)]
-pub(crate) struct Faults {
-    /// Payment answers to lose: the connection drops right after the payment is dispatched.
-    pub(crate) answers_to_lose: AtomicU32,
-}
-
-impl Faults {
-    pub(crate) fn take_lost_answer(&self) -> bool {
-        self.answers_to_lose
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
-                count.checked_sub(1)
-            })
-            .is_ok()
-    }
 }
 
 impl Daemon {

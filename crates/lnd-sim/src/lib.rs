@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use wallet_fake::FakeNode;
 
-use crate::daemon::{Daemon, Faults};
+use crate::daemon::Daemon;
 use crate::serve::{MacaroonLayer, incoming};
 use crate::tls::TlsIdentity;
 
@@ -139,7 +139,6 @@ impl LndSimulator {
             node,
             network,
             port,
-            faults: Arc::new(Faults::default()),
             kill: Arc::new(watch::Sender::new(0)),
         };
         let simulator = Self {
@@ -257,10 +256,7 @@ impl LndSimulator {
 
     /// The next payment is dispatched, then every connection drops before its answer is sent.
     pub fn lose_next_payment_answer(&self) {
-        self.daemon
-            .faults
-            .answers_to_lose
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.daemon.node.control().lose_next_payment_answer();
     }
 }
 
@@ -284,9 +280,5 @@ impl wallet_fake::conformance::ServesFakeNode for LndSimulator {
 
     async fn start(&self) -> Result<(), String> {
         self.resume().await.map_err(|err| err.to_string())
-    }
-
-    fn lose_next_payment_answer(&self) {
-        LndSimulator::lose_next_payment_answer(self);
     }
 }

@@ -10,7 +10,7 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 use wallet_core::PaymentHash;
 use wallet_core::bolt11::{Bolt11, Currency};
-use wallet_fake::{FakePaymentState, PaymentSnapshot, SendOutcome};
+use wallet_fake::{AnswerFault, AnswerFaultKind, FakePaymentState, PaymentSnapshot, SendOutcome};
 
 use crate::convert;
 use crate::daemon::{Daemon, status};
@@ -61,6 +61,30 @@ impl Daemon {
             },
         );
         futures::stream::iter(first.map(Ok)).chain(rest).boxed()
+    }
+}
+
+impl Daemon {
+    /// The answer to a payment whose answer a test spoils: the payment goes its way (late, if
+    /// the fault says so) while the caller gets a dropped connection, an empty update, or an
+    /// error nobody documented.
+    fn spoiled(
+        &self,
+        fault: AnswerFault,
+        invoice: Bolt11,
+        amount_msat: u64,
+        fee_limit_msat: u64,
+    ) -> Result<BoxStream<Payment>, Status> {
+        self.node
+            .pay_after(invoice, amount_msat, fee_limit_msat, fault.dispatch_after);
+        match fault.kind {
+            AnswerFaultKind::Lost => {
+                self.drop_connections();
+                Ok(futures::stream::pending().boxed())
+            }
+            AnswerFaultKind::Empty => Ok(futures::stream::iter([Ok(Payment::default())]).boxed()),
+            AnswerFaultKind::Junk => Err(Status::internal("\u{1}\u{7f}\u{fffd}#!~garbage~")),
+        }
     }
 }
 
@@ -143,6 +167,14 @@ impl Router for Daemon {
             (0, sat) => sat.max(0) as u64 * 1_000,
             (msat, _) => msat.max(0) as u64,
         };
+        if let Some(fault) = self.node.take_answer_fault() {
+            return Ok(Response::new(self.spoiled(
+                fault,
+                invoice,
+                amount_msat,
+                fee_limit_msat,
+            )?));
+        }
         let payment = match self
             .node
             .pay(&invoice, amount_msat, fee_limit_msat)
@@ -158,11 +190,6 @@ impl Router for Daemon {
             }
             SendOutcome::Dispatched(payment) => payment,
         };
-        if self.faults.take_lost_answer() {
-            // The payment is under way; the caller never hears of it.
-            self.drop_connections();
-            return Ok(Response::new(futures::stream::pending().boxed()));
-        }
         Ok(Response::new(
             self.updates(payment, request.no_inflight_updates),
         ))
@@ -181,7 +208,8 @@ impl Router for Daemon {
         })?;
         let payment = self
             .node
-            .payment(&hash)
+            .lookup_payment(&hash)
+            .await
             .map_err(status)?
             .ok_or_else(|| Status::not_found("payment isn't initiated"))?;
         Ok(Response::new(

@@ -1,13 +1,16 @@
 //! The conformance suite's fault hooks for anything that serves a [`FakeNode`]: the fake wallet
 //! itself, or a daemon simulator in front of one (feature `conformance`).
 //!
-//! Payment faults (stall, release, fail, count attempts) act on the node; restarts, outages and
-//! lost answers are the daemon's, through [`ServesFakeNode`].
+//! Payment, answer and lookup faults (stall, release, fail, spoil an answer, misdirect or delay
+//! lookups, count attempts) act on the node, and every server of it honours them; restarts and
+//! outages are the server's, through [`ServesFakeNode`].
 
-use wallet_conformance::{FaultHooks, HarnessError};
+use std::time::Duration;
+
+use wallet_conformance::{FaultHooks, HarnessError, SpoiledAnswer};
 use wallet_core::{FailureReason, PaymentHash, async_trait};
 
-use crate::{FakeControl, FakeNode, Release};
+use crate::{AnswerFaultKind, FakeControl, FakeNode, Release};
 
 /// Something that serves a [`FakeNode`] to clients and can be restarted, stopped and started.
 #[async_trait]
@@ -20,8 +23,6 @@ pub trait ServesFakeNode: Send + Sync {
     async fn stop(&self) -> Result<(), String>;
     /// Serves again after [`ServesFakeNode::stop`].
     async fn start(&self) -> Result<(), String>;
-    /// Dispatches the next payment, then loses the answer on the way to the client.
-    fn lose_next_payment_answer(&self);
 }
 
 /// [`FaultHooks`] for what serves a fake node. Stalled payments are released as successes;
@@ -66,7 +67,34 @@ impl<S: ServesFakeNode> FaultHooks for NodeFaults<S> {
     }
 
     async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
-        self.0.lose_next_payment_answer();
+        self.0.fake_node().control().lose_next_payment_answer();
+        Ok(())
+    }
+
+    async fn spoil_next_payment_answer(
+        &self,
+        answer: SpoiledAnswer,
+        dispatch_after: Duration,
+    ) -> Result<(), HarnessError> {
+        let kind = match answer {
+            SpoiledAnswer::Lost => AnswerFaultKind::Lost,
+            SpoiledAnswer::Empty => AnswerFaultKind::Empty,
+            SpoiledAnswer::Junk => AnswerFaultKind::Junk,
+        };
+        self.0
+            .fake_node()
+            .control()
+            .spoil_next_payment_answer(kind, dispatch_after);
+        Ok(())
+    }
+
+    async fn misdirect_lookups(&self, to: Option<PaymentHash>) -> Result<(), HarnessError> {
+        self.0.fake_node().control().misdirect_lookups(to);
+        Ok(())
+    }
+
+    async fn delay_lookups(&self, delay: Duration) -> Result<(), HarnessError> {
+        self.0.fake_node().control().delay_lookups(delay);
         Ok(())
     }
 
@@ -80,8 +108,8 @@ impl<S: ServesFakeNode> FaultHooks for NodeFaults<S> {
     }
 }
 
-/// The fake wallet serves its node in process: a restart breaks its streams, "stopped" makes
-/// every call fail as unreachable, and a lost answer is dropped before it returns.
+/// The fake wallet serves its node in process: a restart breaks its streams, and "stopped" makes
+/// every call fail as unreachable.
 #[async_trait]
 impl ServesFakeNode for FakeControl {
     fn fake_node(&self) -> &FakeNode {
@@ -101,9 +129,5 @@ impl ServesFakeNode for FakeControl {
     async fn start(&self) -> Result<(), String> {
         self.set_offline(false);
         Ok(())
-    }
-
-    fn lose_next_payment_answer(&self) {
-        FakeControl::lose_next_payment_answer(self);
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use wallet_core::{FailureReason, PaymentHash};
 
+use crate::faults::{AnswerFault, AnswerFaultKind};
 use crate::node::FakeNode;
 use crate::state::PaymentFault;
 
@@ -60,9 +61,37 @@ impl FakeControl {
     /// connection to the node dropped after the request was sent: `pay_invoice` cannot know the
     /// outcome and says `Pending`.
     pub fn lose_next_payment_answer(&self) {
+        self.spoil_next_payment_answer(AnswerFaultKind::Lost, Duration::ZERO);
+    }
+
+    /// The answer to the next payment goes wrong as `kind` says, and the node starts the
+    /// payment only `dispatch_after` after the request arrived: until then, a lookup of the
+    /// hash finds nothing new.
+    pub fn spoil_next_payment_answer(&self, kind: AnswerFaultKind, dispatch_after: Duration) {
         let mut state = self.node.network.shared.lock();
         if let Ok(node) = state.node_mut(&self.node.id) {
-            node.answers_to_lose += 1;
+            node.answer_faults.push_back(AnswerFault {
+                kind,
+                dispatch_after,
+            });
+        }
+    }
+
+    /// From now on every lookup of a payment or invoice answers with the records of `to`
+    /// instead of the hash asked for; `None` ends that.
+    pub fn misdirect_lookups(&self, to: Option<PaymentHash>) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.lookup_faults.misdirect_to = to;
+        }
+    }
+
+    /// From now on every lookup of a payment or invoice answers only after `delay`;
+    /// [`Duration::ZERO`] ends that.
+    pub fn delay_lookups(&self, delay: Duration) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.lookup_faults.delay = delay;
         }
     }
 

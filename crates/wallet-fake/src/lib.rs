@@ -5,6 +5,7 @@ mod config;
 pub mod conformance;
 mod control;
 mod error;
+mod faults;
 mod keys;
 mod network;
 mod node;
@@ -16,6 +17,7 @@ mod wallet;
 pub use config::{NetworkConfig, NodeConfig};
 pub use control::{FakeControl, Release};
 pub use error::FakeNodeError;
+pub use faults::{AnswerFault, AnswerFaultKind, LookupFaults};
 pub use network::FakeNetwork;
 pub use node::{FakeNode, NewInvoice};
 pub use snapshot::{

@@ -14,6 +14,7 @@ use wallet_core::{DescriptionHash, PaymentHash, Preimage, hex};
 
 use crate::FakeNodeError;
 use crate::control::FakeControl;
+use crate::faults::{AnswerFault, LookupFaults};
 use crate::keys::{InvoiceTerms, NodeKeys, random_bytes};
 use crate::network::FakeNetwork;
 use crate::snapshot::{InvoiceSnapshot, NodeId, PaymentSnapshot, SendOutcome};
@@ -260,17 +261,66 @@ impl FakeNode {
         Ok(node.payments())
     }
 
-    /// Takes one pending "lose the answer" fault, if any (see
-    /// [`FakeControl::lose_next_payment_answer`]).
-    pub(crate) fn take_lost_answer(&self) -> bool {
+    /// Takes the fault set for the answer to the next payment, if any (see
+    /// [`FakeControl::spoil_next_payment_answer`]). A server of this node calls it when a payment
+    /// request arrives, and then spoils its answer and dispatches with [`FakeNode::pay_after`].
+    pub fn take_answer_fault(&self) -> Option<AnswerFault> {
         let mut state = self.network.shared.lock();
-        match state.node_mut(&self.id) {
-            Ok(node) if node.answers_to_lose > 0 => {
-                node.answers_to_lose -= 1;
-                true
-            }
-            _ => false,
+        state.node_mut(&self.id).ok()?.answer_faults.pop_front()
+    }
+
+    /// Pays `invoice` as [`FakeNode::pay`] does, `delay` from now, in a task of the current
+    /// runtime (at once when there is none); the outcome goes into the node's records only.
+    pub fn pay_after(&self, invoice: Bolt11, amount_msat: u64, max_fee_msat: u64, delay: Duration) {
+        let node = self.clone();
+        let pay = move || {
+            // The outcome is recorded by the node; a refusal leaves no record, as on a real node.
+            let _ = node.pay(&invoice, amount_msat, max_fee_msat);
+        };
+        if delay.is_zero() {
+            pay();
+            return;
         }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    pay();
+                });
+            }
+            Err(_) => pay(),
+        }
+    }
+
+    /// How this node's lookups misbehave now (see [`FakeControl::misdirect_lookups`] and
+    /// [`FakeControl::delay_lookups`]).
+    pub fn lookup_faults(&self) -> Result<LookupFaults, FakeNodeError> {
+        let state = self.network.shared.lock();
+        let node = state.node(&self.id)?;
+        node.check_online()?;
+        Ok(node.lookup_faults)
+    }
+
+    /// The payment of `payment_hash` as a client's lookup sees it: after the lookup delay, and
+    /// possibly the record of another hash (see [`LookupFaults`]).
+    pub async fn lookup_payment(
+        &self,
+        payment_hash: &PaymentHash,
+    ) -> Result<Option<PaymentSnapshot>, FakeNodeError> {
+        let faults = self.lookup_faults()?;
+        tokio::time::sleep(faults.delay).await;
+        self.payment(&faults.answered_hash(payment_hash))
+    }
+
+    /// The invoice of `payment_hash` as a client's lookup sees it: after the lookup delay, and
+    /// possibly the record of another hash (see [`LookupFaults`]).
+    pub async fn lookup_invoice(
+        &self,
+        payment_hash: &PaymentHash,
+    ) -> Result<Option<InvoiceSnapshot>, FakeNodeError> {
+        let faults = self.lookup_faults()?;
+        tokio::time::sleep(faults.delay).await;
+        self.invoice(&faults.answered_hash(payment_hash))
     }
 
     /// Waits until the payment of `payment_hash` is final or `timeout` passes, and returns it as

@@ -11,6 +11,7 @@ use wallet_core::{DescriptionHash, FailureReason, PaymentHash, Preimage};
 
 use crate::FakeNodeError;
 use crate::config::NetworkConfig;
+use crate::faults::{AnswerFault, LookupFaults};
 use crate::snapshot::{
     AttemptSnapshot, FakeInvoiceState, FakePaymentState, InvoiceSnapshot, NodeId, PaymentSnapshot,
     SendOutcome,
@@ -49,7 +50,8 @@ pub(crate) struct NodeState {
     payment_order: Vec<PaymentHash>,
     pub(crate) faults: VecDeque<PaymentFault>,
     pub(crate) offline: bool,
-    pub(crate) answers_to_lose: u32,
+    pub(crate) answer_faults: VecDeque<AnswerFault>,
+    pub(crate) lookup_faults: LookupFaults,
     pub(crate) connection_generation: u64,
     pub(crate) changed: watch::Sender<u64>,
 }
@@ -220,7 +222,8 @@ impl NodeState {
             payment_order: Vec::new(),
             faults: VecDeque::new(),
             offline: false,
-            answers_to_lose: 0,
+            answer_faults: VecDeque::new(),
+            lookup_faults: LookupFaults::default(),
             connection_generation: 0,
             changed: watch::Sender::new(0),
         }

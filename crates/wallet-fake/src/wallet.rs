@@ -150,18 +150,24 @@ impl Wallet for FakeWallet {
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
         let checked = check_payable(&request, Some(self.node.currency()))?;
         let payment_hash = checked.invoice.payment_hash();
-        // The node refuses before dispatch or not at all, so its errors mean nothing was sent.
-        let outcome = self
-            .node
-            .pay(&checked.invoice, checked.amount_msat, request.max_fee_msat)
-            .map_err(|err| PayError::not_sent(err.into()))?;
-        if self.node.take_lost_answer() {
+        if let Some(fault) = self.node.take_answer_fault() {
             // The request went out; its answer did not come back.
+            self.node.pay_after(
+                checked.invoice.clone(),
+                checked.amount_msat,
+                request.max_fee_msat,
+                fault.dispatch_after,
+            );
             return Ok(PaymentResponse {
                 checking_id: payment_hash,
                 status: PaymentStatus::Pending,
             });
         }
+        // The node refuses before dispatch or not at all, so its errors mean nothing was sent.
+        let outcome = self
+            .node
+            .pay(&checked.invoice, checked.amount_msat, request.max_fee_msat)
+            .map_err(|err| PayError::not_sent(err.into()))?;
         let mut payment = outcome.payment().clone();
         if !payment.state.is_final() {
             // Once dispatched, any trouble while waiting leaves the payment pending.
@@ -183,7 +189,7 @@ impl Wallet for FakeWallet {
         &self,
         checking_id: &PaymentHash,
     ) -> Result<InvoiceStatus, WalletError> {
-        match self.node.invoice(checking_id)? {
+        match self.node.lookup_invoice(checking_id).await? {
             Some(invoice) => invoice_status(&invoice),
             None => Ok(InvoiceStatus::Unknown),
         }
@@ -193,7 +199,7 @@ impl Wallet for FakeWallet {
         &self,
         checking_id: &PaymentHash,
     ) -> Result<PaymentStatus, WalletError> {
-        Ok(match self.node.payment(checking_id)? {
+        Ok(match self.node.lookup_payment(checking_id).await? {
             Some(payment) => payment_status(&payment),
             None => PaymentStatus::Unknown,
         })

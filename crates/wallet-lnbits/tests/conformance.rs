@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lnbits_testserver::TestServer;
-use wallet_conformance::{FaultHooks, FaultProxy, Harness, HarnessError, TestBed, Timing};
+use wallet_conformance::{
+    FaultHooks, FaultProxy, Harness, HarnessError, SpoiledAnswer, TestBed, Timing,
+};
 use wallet_core::{PaymentHash, async_trait};
 use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 
@@ -26,6 +28,10 @@ struct LnbitsFaults {
 fn failed(err: impl std::fmt::Display) -> HarnessError {
     HarnessError::Failed(err.to_string())
 }
+
+/// The request that pays, and the one every payment and invoice lookup makes.
+const PAY_REQUEST: &[u8] = b"POST /api/v1/payments ";
+const LOOKUP_REQUEST: &[u8] = b"GET /api/v1/payments/paginated?";
 
 const NO_STALLS: &str = "LNbits' FakeWallet funding source settles payments between its wallets \
                          at once and cannot fail them on request: no payment can be held in flight \
@@ -48,7 +54,29 @@ impl FaultHooks for LnbitsFaults {
     }
 
     async fn lose_next_payment_answer(&self) -> Result<(), HarnessError> {
-        self.proxy.lose_answer_to_next(b"POST /api/v1/payments ");
+        self.proxy.lose_answer_to_next(PAY_REQUEST);
+        Ok(())
+    }
+
+    async fn spoil_next_payment_answer(
+        &self,
+        answer: SpoiledAnswer,
+        dispatch_after: Duration,
+    ) -> Result<(), HarnessError> {
+        self.proxy
+            .spoil_answer_to_next(PAY_REQUEST, answer, dispatch_after);
+        Ok(())
+    }
+
+    async fn misdirect_lookups(&self, to: Option<PaymentHash>) -> Result<(), HarnessError> {
+        let to = to.map(|hash| hash.to_hex());
+        self.proxy
+            .rewrite_payment_hashes(LOOKUP_REQUEST, to.as_deref());
+        Ok(())
+    }
+
+    async fn delay_lookups(&self, delay: Duration) -> Result<(), HarnessError> {
+        self.proxy.delay_requests(LOOKUP_REQUEST, delay);
         Ok(())
     }
 

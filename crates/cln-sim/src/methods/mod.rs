@@ -13,6 +13,11 @@ use crate::rpc::{RpcError, RpcResult};
 /// Runs `method`.
 pub(crate) async fn call(daemon: &Daemon, method: &str, params: Value) -> RpcResult {
     daemon.count_call(method);
+    let params = if LOOKUPS.contains(&method) {
+        with_lookup_faults(daemon, params).await?
+    } else {
+        params
+    };
     match method {
         "getinfo" => info::getinfo(daemon, params),
         "listfunds" => info::listfunds(daemon, params),
@@ -34,6 +39,31 @@ pub(crate) async fn call(daemon: &Daemon, method: &str, params: Value) -> RpcRes
         "listholdinvoices" => hold::listholdinvoices(daemon, params),
         other => Err(RpcError::new(-32601, format!("Unknown command '{other}'"))),
     }
+}
+
+/// The methods that look up payments or invoices by hash, which the node's lookup faults slow
+/// down or point at another hash.
+const LOOKUPS: &[&str] = &[
+    "listpays",
+    "listsendpays",
+    "listinvoices",
+    "listholdinvoices",
+];
+
+/// Applies the node's lookup faults: waits out the delay, and answers about the misdirected hash
+/// instead of the one asked for.
+async fn with_lookup_faults(daemon: &Daemon, mut params: Value) -> Result<Value, RpcError> {
+    let faults = daemon.node.lookup_faults().map_err(node_error)?;
+    tokio::time::sleep(faults.delay).await;
+    if let (Some(other), Some(asked)) = (
+        faults.misdirect_to,
+        params
+            .get_mut("payment_hash")
+            .filter(|asked| asked.is_string()),
+    ) {
+        *asked = Value::String(other.to_hex());
+    }
+    Ok(params)
 }
 
 /// A fake-node error as lightningd's catch-all.

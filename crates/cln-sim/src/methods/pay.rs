@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wallet_core::bolt11::Bolt11;
 use wallet_core::{FailureReason, PaymentHash};
-use wallet_fake::{AttemptSnapshot, FakePaymentState, PaymentSnapshot, SendOutcome};
+use wallet_fake::{
+    AnswerFault, AnswerFaultKind, AttemptSnapshot, FakePaymentState, PaymentSnapshot, SendOutcome,
+};
 
 use super::node_error;
 use crate::daemon::{Daemon, network_name};
@@ -94,6 +96,26 @@ fn checked(daemon: &Daemon, params: &Params, invoice_param: &str) -> Result<Requ
     })
 }
 
+/// The answer to a payment whose answer a test spoils: the payment goes its way (late, if the
+/// fault says so) while the caller gets a dropped connection, `{}`, or an answer of the wrong
+/// shape.
+async fn spoiled(daemon: &Daemon, request: &Request, fault: AnswerFault) -> RpcResult {
+    daemon.node.pay_after(
+        request.invoice.clone(),
+        request.amount_msat,
+        request.maxfee_msat,
+        fault.dispatch_after,
+    );
+    match fault.kind {
+        AnswerFaultKind::Lost => {
+            daemon.drop_connections();
+            std::future::pending().await
+        }
+        AnswerFaultKind::Empty => Ok(json!({})),
+        AnswerFaultKind::Junk => Ok(json!("\u{1}\u{7f}\u{fffd}#!~garbage~")),
+    }
+}
+
 /// Sends (or joins) the payment and waits for its outcome, as xpay does.
 async fn send(daemon: &Daemon, request: &Request) -> Result<PaymentSnapshot, RpcError> {
     let hash = request.invoice.payment_hash();
@@ -110,11 +132,6 @@ async fn send(daemon: &Daemon, request: &Request) -> Result<PaymentSnapshot, Rpc
         // A payment of this hash in flight is joined.
         SendOutcome::AlreadyExists(payment) | SendOutcome::Dispatched(payment) => payment,
     };
-    if daemon.take_lost_answer() {
-        // Dispatched; the caller's connection drops before the answer.
-        daemon.drop_connections();
-        std::future::pending::<()>().await;
-    }
     // A stalled payment keeps xpay waiting, however long retry_for is: it does not abort HTLCs
     // in flight.
     let _ = request.retry_for;
@@ -153,6 +170,9 @@ pub(crate) async fn xpay(daemon: &Daemon, params: Value) -> RpcResult {
         ],
     )?;
     let request = checked(daemon, &params, "invstring")?;
+    if let Some(fault) = daemon.node.take_answer_fault() {
+        return spoiled(daemon, &request, fault).await;
+    }
     let payment = send(daemon, &request).await?;
     let FakePaymentState::Succeeded { preimage, fee_msat } = &payment.state else {
         return Err(RpcError::new(209, "Payment failed"));
@@ -193,6 +213,9 @@ pub(crate) async fn pay(daemon: &Daemon, params: Value) -> RpcResult {
         ],
     )?;
     let request = checked(daemon, &params, "bolt11")?;
+    if let Some(fault) = daemon.node.take_answer_fault() {
+        return spoiled(daemon, &request, fault).await;
+    }
     let hash = request.invoice.payment_hash();
     // An invoice paid already is answered from the earlier payment.
     let payment = match daemon.node.payment(&hash).map_err(node_error)? {
