@@ -204,7 +204,7 @@ pub async fn an_empty_or_junk_pay_answer_is_pending_never_unknown_or_failed(
     bed: TestBed,
 ) -> Verdict {
     let t = bed.timing;
-    for (answer, amount_msat) in [(SpoiledAnswer::Empty, 4_000), (SpoiledAnswer::Junk, 4_500)] {
+    for (answer, amount_msat) in [(SpoiledAnswer::Empty, 4_000), (SpoiledAnswer::Junk, 6_000)] {
         let target = invoice(&*bed.counterparty, amount_msat, t.event).await?;
         bed.faults
             .spoil_next_payment_answer(answer, LATE_DISPATCH)
