@@ -2,6 +2,7 @@
 
 pub mod config;
 mod mapping;
+mod pay;
 mod rpc;
 mod stream;
 mod wallet;

@@ -1,9 +1,8 @@
 //! Core Lightning's answers mapped onto wallet-core's states.
 
 use serde_json::Value;
-use wallet_core::{
-    FailureReason, InvoiceStatus, PaymentHash, PaymentStatus, Preimage, WalletError,
-};
+use wallet_core::pay::{Attempt, AttemptState};
+use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, Preimage, WalletError};
 
 /// An msat field: an integer, or a `"123msat"` string from older versions.
 pub(crate) fn msat(value: &Value) -> Option<u64> {
@@ -20,39 +19,39 @@ fn preimage_of(entry: &Value) -> Option<Preimage> {
         .and_then(|hex| Preimage::from_hex(hex).ok())
 }
 
-/// One answer from all attempts of a hash (`listpays` or `listsendpays` entries): any
-/// `complete` wins, then any `pending` (or unknown status), then `failed`; none is `Unknown`.
-/// A completed attempt without a matching preimage is `Pending`, never failed.
-pub(crate) fn payment_status(payment_hash: &PaymentHash, attempts: &[Value]) -> PaymentStatus {
-    let status = |entry: &Value| {
-        entry
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
+/// A `listpays` entry as one attempt of the payment protocol: `complete` with its preimage
+/// (checked later) and fee, `failed`, or anything else in flight. Its order is `created_index`
+/// (Core Lightning 24.11 and later), else `created_at`.
+pub(crate) fn attempt(entry: &Value) -> Attempt {
+    let state = match entry.get("status").and_then(Value::as_str) {
+        Some("complete") => AttemptState::Succeeded {
+            preimage: preimage_of(entry),
+            fee_msat: match (
+                entry.get("amount_sent_msat").and_then(msat),
+                entry.get("amount_msat").and_then(msat),
+            ) {
+                (Some(sent), Some(amount)) => sent.saturating_sub(amount),
+                _ => 0,
+            },
+        },
+        Some("failed") => AttemptState::Failed {
+            reason: FailureReason::Other("lightningd marked every part failed".into()),
+        },
+        // "pending", or a status this crate does not know: never guessed to be failed.
+        _ => AttemptState::InFlight,
     };
-    if let Some(complete) = attempts.iter().find(|entry| status(entry) == "complete") {
-        let fee_msat = match (
-            complete.get("amount_sent_msat").and_then(msat),
-            complete.get("amount_msat").and_then(msat),
-        ) {
-            (Some(sent), Some(amount)) => sent.saturating_sub(amount),
-            _ => 0,
-        };
-        return match preimage_of(complete) {
-            Some(preimage) => PaymentStatus::checked_success(payment_hash, preimage, fee_msat),
-            None => PaymentStatus::Pending,
-        };
-    }
-    if attempts.iter().any(|entry| status(entry) != "failed") {
-        return PaymentStatus::Pending;
-    }
-    if attempts.is_empty() {
-        PaymentStatus::Unknown
-    } else {
-        PaymentStatus::Failed {
-            reason: FailureReason::Other("every attempt failed".into()),
-        }
+    let order = entry
+        .get("created_index")
+        .and_then(Value::as_u64)
+        .or_else(|| entry.get("created_at").and_then(Value::as_u64))
+        .unwrap_or(0);
+    Attempt {
+        payment_hash: entry
+            .get("payment_hash")
+            .and_then(Value::as_str)
+            .and_then(|hex| PaymentHash::from_hex(hex).ok()),
+        state,
+        order,
     }
 }
 
@@ -123,35 +122,11 @@ pub(crate) fn hold_status(
     }
 }
 
-/// What an `xpay` error code means.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum XpayError {
-    /// Refused before sending: a bad or expired invoice, a bad parameter.
-    NotSent,
-    /// A definite failure.
-    Failed(FailureReason),
-    /// Ask `listpays` (209: xpay gave up, but parts may be in flight; 219: already paid).
-    Check { gave_up: bool },
-}
-
-/// Classifies an `xpay` (or `pay`) error code, after Core Lightning's `jsonrpc_errors.h`.
-pub(crate) fn xpay_error(code: i32) -> XpayError {
-    match code {
-        -32602 | 207 => XpayError::NotSent,
-        205 | 206 => XpayError::Failed(FailureReason::NoRoute),
-        203 => XpayError::Failed(FailureReason::IncorrectPaymentDetails),
-        210 => XpayError::Failed(FailureReason::Timeout),
-        201 => XpayError::Failed(FailureReason::Other(
-            "payment hash already used with another amount or destination".into(),
-        )),
-        209 => XpayError::Check { gave_up: true },
-        _ => XpayError::Check { gave_up: false },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    use wallet_core::PaymentStatus;
 
     use super::*;
 
@@ -162,7 +137,11 @@ mod tests {
     }
 
     fn pay(status: &str) -> Value {
-        json!({"status": status, "amount_msat": 1000, "amount_sent_msat": "1500msat", "preimage": Preimage::from_bytes(PREIMAGE).to_hex()})
+        json!({"payment_hash": hash().to_hex(), "status": status, "amount_msat": 1000, "amount_sent_msat": "1500msat", "preimage": Preimage::from_bytes(PREIMAGE).to_hex()})
+    }
+
+    fn payment_status(hash: &PaymentHash, entries: &[Value]) -> PaymentStatus {
+        wallet_core::pay::payment_status(hash, &entries.iter().map(attempt).collect::<Vec<_>>())
     }
 
     #[test]
@@ -184,8 +163,25 @@ mod tests {
             payment_status(&hash(), &[pay("mystery")]),
             PaymentStatus::Pending
         );
-        let forged = json!({"status": "complete", "preimage": "00".repeat(32)});
+        let mut forged = pay("complete");
+        forged["preimage"] = json!("00".repeat(32));
         assert_eq!(payment_status(&hash(), &[forged]), PaymentStatus::Pending);
+        let mut elsewhere = pay("failed");
+        elsewhere["payment_hash"] = json!("11".repeat(32));
+        assert_eq!(
+            payment_status(&hash(), &[elsewhere]),
+            PaymentStatus::Unknown
+        );
+    }
+
+    #[test]
+    fn attempts_are_ordered_by_created_index_then_created_at() {
+        let mut older = pay("failed");
+        older["created_index"] = json!(3);
+        let mut newer = pay("failed");
+        newer["created_index"] = json!(4);
+        assert!(attempt(&newer).order > attempt(&older).order);
+        assert_eq!(attempt(&json!({"created_at": 99})).order, 99);
     }
 
     #[test]
@@ -215,21 +211,5 @@ mod tests {
             hold_status(&hash(), &json!({"state": "unpaid"})).unwrap(),
             InvoiceStatus::Pending
         );
-    }
-
-    #[test]
-    fn xpay_codes_are_classified_as_cln_documents() {
-        assert_eq!(xpay_error(207), XpayError::NotSent);
-        assert_eq!(xpay_error(-32602), XpayError::NotSent);
-        assert_eq!(xpay_error(205), XpayError::Failed(FailureReason::NoRoute));
-        assert_eq!(xpay_error(209), XpayError::Check { gave_up: true });
-        assert_eq!(xpay_error(219), XpayError::Check { gave_up: false });
-        for unclear in [-1, 200, 204, 211, 218] {
-            assert_eq!(
-                xpay_error(unclear),
-                XpayError::Check { gave_up: false },
-                "{unclear}"
-            );
-        }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use cln_rpc::ClnRpc;
 use serde_json::Value;
 use wallet_core::WalletError;
+use wallet_core::call::call_within;
 
 /// An error lightningd answered with.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,26 +20,13 @@ pub(crate) struct NodeError {
     pub(crate) message: String,
 }
 
-/// Why a call got no result.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum CallFailure {
-    /// No connection: lightningd cannot have seen the request.
-    NotConnected(String),
-    /// The connection broke, timed out or answered something unreadable after the request was
-    /// written: lightningd may have acted on it.
-    Lost(String),
-    /// lightningd answered with an error.
-    Node(NodeError),
-}
+/// Why a call to lightningd got no result: wallet-core's classification, with lightningd's
+/// error object.
+pub(crate) type CallFailure = wallet_core::call::CallFailure<NodeError>;
 
-impl CallFailure {
-    /// The error for a call whose failure is safe to report as an error.
-    pub(crate) fn into_error(self) -> WalletError {
-        match self {
-            Self::NotConnected(message) | Self::Lost(message) => WalletError::Unavailable(message),
-            Self::Node(error) => WalletError::backend(Some(i64::from(error.code)), error.message),
-        }
-    }
+/// The error for a call whose failure is safe to report as an error.
+pub(crate) fn cln_error(failure: CallFailure) -> WalletError {
+    failure.into_error(|error| WalletError::backend(Some(i64::from(error.code)), error.message))
 }
 
 /// lightningd's socket.
@@ -70,24 +58,22 @@ impl Rpc {
         params: &Value,
         deadline: Duration,
     ) -> Result<Value, CallFailure> {
-        match tokio::time::timeout(deadline, client.call_raw::<Value, Value>(method, params)).await
-        {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(error)) => match error.code {
-                Some(code) => Err(CallFailure::Node(NodeError {
-                    code,
-                    message: error.message,
-                })),
-                None => Err(CallFailure::Lost(format!(
-                    "lightningd connection failed during {method}: {}",
-                    error.message
-                ))),
-            },
-            Err(_) => Err(CallFailure::Lost(format!(
-                "lightningd did not answer {method} within {} ms",
-                deadline.as_millis()
-            ))),
-        }
+        call_within(deadline, "lightningd", method, async {
+            client
+                .call_raw::<Value, Value>(method, params)
+                .await
+                .map_err(|error| match error.code {
+                    Some(code) => CallFailure::Node(NodeError {
+                        code,
+                        message: error.message,
+                    }),
+                    None => CallFailure::Lost(format!(
+                        "lightningd connection failed during {method}: {}",
+                        error.message
+                    )),
+                })
+        })
+        .await
     }
 
     /// `method` with `params` on a connection of its own, within `deadline` (connect included).

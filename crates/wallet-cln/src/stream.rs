@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::mapping::msat;
-use crate::rpc::{CallFailure, Rpc};
+use crate::rpc::{CallFailure, Rpc, cln_error};
 
 /// How long one `waitanyinvoice` waits before lightningd answers 904.
 const LONG_POLL_SECS: u64 = 10;
@@ -33,7 +33,7 @@ pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u
                 deadline,
             )
             .await
-            .map_err(CallFailure::into_error)?;
+            .map_err(cln_error)?;
         let invoices = page
             .get("invoices")
             .and_then(Value::as_array)
@@ -77,10 +77,7 @@ pub(crate) async fn paid_invoices(
     after: u64,
     connect_deadline: Duration,
 ) -> Result<PaidInvoiceStream, WalletError> {
-    let client = rpc
-        .connect(connect_deadline)
-        .await
-        .map_err(CallFailure::into_error)?;
+    let client = rpc.connect(connect_deadline).await.map_err(cln_error)?;
     let poller = Poller {
         client,
         last_pay_index: after,
@@ -118,7 +115,7 @@ pub(crate) async fn paid_invoices(
                 Err(CallFailure::Node(error)) if error.code == 904 => continue,
                 Err(failure) => {
                     poller.ended = true;
-                    let error = match failure.into_error() {
+                    let error = match cln_error(failure) {
                         WalletError::Unavailable(message) => WalletError::Unavailable(message),
                         other => {
                             WalletError::Unavailable(format!("waitanyinvoice failed: {other}"))

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
-use wallet_core::bolt11::{Bolt11, Currency, check_payable};
-use wallet_core::pay_lock::PaymentLocks;
+use wallet_core::bolt11::{Bolt11, Currency};
+use wallet_core::pay::{Attempt, Payments, payment_status};
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
     NodeInfo, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
@@ -15,8 +15,8 @@ use wallet_core::{
 };
 
 use crate::config::{CLASS_NAME, ClnConfig, SETTING_KEYS};
-use crate::mapping::{self, XpayError, msat};
-use crate::rpc::{CallFailure, Rpc};
+use crate::mapping::{self, msat};
+use crate::rpc::{CallFailure, Rpc, cln_error};
 
 /// The expiry this wallet asks for when the request gives none (lightningd's own default is a
 /// week).
@@ -30,14 +30,14 @@ const DEFAULT_EXPIRY_SECS: u64 = 3_600;
 /// are serialised. Every call has a connection of its own.
 #[derive(Clone, Debug)]
 pub struct CoreLightningWallet {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) config: ClnConfig,
     pub(crate) rpc: Rpc,
-    locks: PaymentLocks,
+    payments: Payments,
     network: OnceCell<Currency>,
 }
 
@@ -70,6 +70,15 @@ fn list<'a>(value: &'a Value, field: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The record in `records` about `payment_hash`: contract rule 3, a record about another hash
+/// says nothing about this one.
+fn about<'a>(payment_hash: &PaymentHash, records: &'a [Value]) -> Option<&'a Value> {
+    let hex = payment_hash.to_hex();
+    records
+        .iter()
+        .find(|record| record.get("payment_hash").and_then(Value::as_str) == Some(hex.as_str()))
+}
+
 impl CoreLightningWallet {
     /// A wallet with `config`. Nothing connects until the first call.
     pub fn new(config: ClnConfig) -> Self {
@@ -79,7 +88,7 @@ impl CoreLightningWallet {
                     socket: config.socket.clone(),
                 },
                 config,
-                locks: PaymentLocks::new(),
+                payments: Payments::new(),
                 network: OnceCell::new(),
             }),
         }
@@ -97,7 +106,7 @@ impl CoreLightningWallet {
         });
     }
 
-    fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.inner.config.timeout
     }
 
@@ -106,14 +115,21 @@ impl CoreLightningWallet {
             .rpc
             .call(method, params, self.timeout())
             .await
-            .map_err(CallFailure::into_error)
+            .map_err(cln_error)
     }
 
-    async fn network(&self) -> Option<Currency> {
+    /// The node's network, learned once from `getinfo`; `None` if lightningd does not say in
+    /// time.
+    pub(crate) async fn network(&self, deadline: Duration) -> Option<Currency> {
         self.inner
             .network
             .get_or_try_init(|| async {
-                let info = self.call("getinfo", json!({})).await?;
+                let info = self
+                    .inner
+                    .rpc
+                    .call("getinfo", json!({}), deadline.min(self.timeout()))
+                    .await
+                    .map_err(cln_error)?;
                 info.get("network")
                     .and_then(Value::as_str)
                     .and_then(cln_network)
@@ -126,25 +142,22 @@ impl CoreLightningWallet {
             .cloned()
     }
 
-    async fn attempts(&self, payment_hash: &PaymentHash) -> Result<Vec<Value>, CallFailure> {
+    /// Every attempt lightningd records for `payment_hash` (`listpays`), within `deadline`.
+    pub(crate) async fn attempts(
+        &self,
+        payment_hash: &PaymentHash,
+        deadline: Duration,
+    ) -> Result<Vec<Attempt>, CallFailure> {
         let pays = self
             .inner
             .rpc
             .call(
                 "listpays",
                 json!({"payment_hash": payment_hash.to_hex()}),
-                self.timeout(),
+                deadline.min(self.timeout()),
             )
             .await?;
-        Ok(list(&pays, "pays").to_vec())
-    }
-
-    /// What `listpays` says now, or `Pending` if it cannot be read.
-    async fn checked_state(&self, payment_hash: &PaymentHash) -> PaymentStatus {
-        match self.attempts(payment_hash).await {
-            Ok(attempts) => mapping::payment_status(payment_hash, &attempts),
-            Err(_) => PaymentStatus::Pending,
-        }
+        Ok(crate::pay::attempts(list(&pays, "pays")))
     }
 
     async fn hold_invoice(&self, payment_hash: &PaymentHash) -> Result<Option<Value>, WalletError> {
@@ -154,7 +167,7 @@ impl CoreLightningWallet {
                 json!({"payment_hash": payment_hash.to_hex()}),
             )
             .await?;
-        Ok(list(&holds, "holdinvoices").first().cloned())
+        Ok(about(payment_hash, list(&holds, "holdinvoices")).cloned())
     }
 
     fn require_hold(&self) -> Result<(), WalletError> {
@@ -169,7 +182,7 @@ impl CoreLightningWallet {
         settling: bool,
     ) -> WalletError {
         let CallFailure::Node(_) = &failure else {
-            return failure.into_error();
+            return cln_error(failure);
         };
         match self.hold_invoice(payment_hash).await {
             Ok(None) => WalletError::NotFound("hold invoice".into()),
@@ -183,7 +196,7 @@ impl CoreLightningWallet {
                 Some("paid") if !settling => {
                     WalletError::InvalidState("invoice already settled".into())
                 }
-                _ => failure.into_error(),
+                _ => cln_error(failure),
             },
             Err(err) => err,
         }
@@ -264,86 +277,10 @@ impl Wallet for CoreLightningWallet {
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
-        let network = self.network().await;
-        let checked = check_payable(&request, network.as_ref())?;
-        let payment_hash = checked.invoice.payment_hash();
-        let _one_at_a_time = self.inner.locks.lock(&payment_hash).await;
-        let response = |status| PaymentResponse {
-            checking_id: payment_hash,
-            status,
-        };
-
-        // Never pay twice: a payment lightningd knows of is reported, unless it failed for good.
-        match self.attempts(&payment_hash).await {
-            Ok(attempts) => {
-                let earlier = mapping::payment_status(&payment_hash, &attempts);
-                if matches!(
-                    earlier,
-                    PaymentStatus::Succeeded { .. } | PaymentStatus::Pending
-                ) {
-                    return Ok(response(earlier));
-                }
-            }
-            Err(failure) => return Err(PayError::not_sent(failure.into_error())),
-        }
-
-        let mut params = json!({
-            "invstring": request.bolt11.trim(),
-            "maxfee": request.max_fee_msat,
-            "retry_for": request.timeout.as_secs().max(1),
-        });
-        if checked.amount_supplied {
-            params["amount_msat"] = json!(checked.amount_msat);
-        }
-        let status = match self.inner.rpc.call("xpay", params, request.timeout).await {
-            Ok(paid) => match paid
-                .get("payment_preimage")
-                .and_then(Value::as_str)
-                .map(Preimage::from_hex)
-            {
-                Some(Ok(preimage)) => {
-                    let fee_msat = match (
-                        paid.get("amount_sent_msat").and_then(msat),
-                        paid.get("amount_msat").and_then(msat),
-                    ) {
-                        (Some(sent), Some(amount)) => sent.saturating_sub(amount),
-                        _ => 0,
-                    };
-                    PaymentStatus::checked_success(&payment_hash, preimage, fee_msat)
-                }
-                _ => self.checked_state(&payment_hash).await,
-            },
-            Err(CallFailure::NotConnected(message)) => {
-                return Err(PayError::not_sent(WalletError::Unavailable(message)));
-            }
-            // Lost after the request was written: only listpays can tell.
-            Err(CallFailure::Lost(_)) => match self.checked_state(&payment_hash).await {
-                PaymentStatus::Unknown => PaymentStatus::Pending,
-                known => known,
-            },
-            Err(CallFailure::Node(error)) => match mapping::xpay_error(error.code) {
-                XpayError::NotSent => {
-                    let reason = if error.code == 207 {
-                        WalletError::invalid(
-                            "bolt11",
-                            format!("lightningd says it expired: {}", error.message),
-                        )
-                    } else {
-                        WalletError::backend(Some(i64::from(error.code)), error.message)
-                    };
-                    return Err(PayError::not_sent(reason));
-                }
-                XpayError::Failed(reason) => PaymentStatus::Failed { reason },
-                XpayError::Check { gave_up } => match self.checked_state(&payment_hash).await {
-                    PaymentStatus::Unknown if gave_up => PaymentStatus::Failed {
-                        reason: wallet_core::FailureReason::Other(error.message),
-                    },
-                    PaymentStatus::Unknown => PaymentStatus::Pending,
-                    known => known,
-                },
-            },
-        };
-        Ok(response(status))
+        self.inner
+            .payments
+            .pay(&crate::pay::Driver { wallet: self }, request)
+            .await
     }
 
     async fn get_invoice_status(
@@ -356,7 +293,7 @@ impl Wallet for CoreLightningWallet {
                 json!({"payment_hash": checking_id.to_hex()}),
             )
             .await?;
-        if let Some(invoice) = list(&invoices, "invoices").first() {
+        if let Some(invoice) = about(checking_id, list(&invoices, "invoices")) {
             return mapping::invoice_status(checking_id, invoice);
         }
         if self.inner.config.hold_invoices
@@ -372,10 +309,10 @@ impl Wallet for CoreLightningWallet {
         checking_id: &PaymentHash,
     ) -> Result<PaymentStatus, WalletError> {
         let attempts = self
-            .attempts(checking_id)
+            .attempts(checking_id, self.timeout())
             .await
-            .map_err(CallFailure::into_error)?;
-        Ok(mapping::payment_status(checking_id, &attempts))
+            .map_err(cln_error)?;
+        Ok(payment_status(checking_id, &attempts))
     }
 
     async fn paid_invoices_stream(

@@ -204,7 +204,7 @@ impl FromStr for Bolt11 {
     }
 }
 
-/// A payment request that passed every check that can be made without the node.
+/// A payment request that passed every check that can be made without dispatching it.
 #[derive(Clone, Debug)]
 pub struct CheckedPayment {
     /// The decoded invoice.
@@ -215,15 +215,15 @@ pub struct CheckedPayment {
     pub amount_supplied: bool,
 }
 
-/// Runs the checks every backend must make before dispatching a payment: the invoice parses, is
-/// for `network` (when the backend knows it), is not expired, and the amount rules hold (an
-/// amountless invoice needs an amount; an invoice with an amount must not get another one).
-pub fn check_payable(
+/// The local refusals the payment protocol makes before dispatch, once the node has shown it has
+/// nothing in flight or paid for the hash ([`crate::pay`]): the invoice is for `network` (when
+/// the backend knows it), is not expired, and the amount rules hold (an amountless invoice needs
+/// an amount; an invoice with an amount must not get another one).
+pub(crate) fn check_payable(
     request: &PayInvoiceRequest,
+    invoice: Bolt11,
     network: Option<&Currency>,
 ) -> Result<CheckedPayment, PayError> {
-    request.validate().map_err(PayError::not_sent)?;
-    let invoice = Bolt11::parse(&request.bolt11).map_err(PayError::not_sent)?;
     if let Some(network) = network
         && invoice.currency() != *network
     {

@@ -1,8 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+/// The contract: the rules every [`Wallet`] keeps, which the conformance suite checks and the
+/// code cites by number.
+///
+#[doc = include_str!("../CONTRACT.md")]
+pub mod contract {}
+
 pub mod amount;
 pub mod backoff;
 pub mod bolt11;
+pub mod call;
 pub mod deadline;
 pub mod endpoint;
 mod error;
@@ -11,7 +18,8 @@ mod hash;
 pub mod hex;
 mod invoice;
 mod node;
-pub mod pay_lock;
+pub mod pay;
+mod pay_lock;
 mod payment;
 pub mod registry;
 mod secret;

@@ -1,8 +1,8 @@
 //! Serialises concurrent payments of the same invoice within one process.
 //!
-//! Backends check the node for an earlier payment of a hash before dispatching; two calls racing
-//! through that check could both dispatch. Holding a [`PaymentLocks`] guard across check and
-//! dispatch closes the race.
+//! The payment protocol ([`crate::pay`]) asks the node for an earlier payment of a hash before
+//! dispatching; two calls racing through that check could both dispatch. Holding a
+//! [`PaymentLocks`] guard across check and dispatch closes the race.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -16,24 +16,19 @@ const SWEEP_THRESHOLD: usize = 1024;
 
 /// One async lock per payment hash, created on demand and freed when unused.
 #[derive(Debug, Default)]
-pub struct PaymentLocks {
+pub(crate) struct PaymentLocks {
     locks: Mutex<HashMap<PaymentHash, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 /// Held while a payment of one hash is checked and dispatched.
 #[derive(Debug)]
-pub struct PaymentLockGuard {
+pub(crate) struct PaymentLockGuard {
     _guard: OwnedMutexGuard<()>,
 }
 
 impl PaymentLocks {
-    /// An empty set of locks.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Waits until no other caller holds the lock for `payment_hash`, then holds it.
-    pub async fn lock(&self, payment_hash: &PaymentHash) -> PaymentLockGuard {
+    pub(crate) async fn lock(&self, payment_hash: &PaymentHash) -> PaymentLockGuard {
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
             if locks.len() >= SWEEP_THRESHOLD {
@@ -54,16 +49,12 @@ impl PaymentLocks {
     }
 
     /// How many hashes have a lock entry (live or not yet swept).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.locks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
-    }
-
-    /// Whether no lock entries exist.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -75,7 +66,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_second_payment_of_the_same_hash_waits_for_the_first() {
-        let locks = Arc::new(PaymentLocks::new());
+        let locks = Arc::new(PaymentLocks::default());
         let hash = PaymentHash::from_bytes([1; 32]);
         let first = locks.lock(&hash).await;
         let waiter = {
@@ -95,14 +86,14 @@ mod tests {
 
     #[tokio::test]
     async fn different_hashes_do_not_block_each_other() {
-        let locks = PaymentLocks::new();
+        let locks = PaymentLocks::default();
         let _a = locks.lock(&PaymentHash::from_bytes([1; 32])).await;
         let _b = locks.lock(&PaymentHash::from_bytes([2; 32])).await;
     }
 
     #[tokio::test]
     async fn unused_locks_are_swept() {
-        let locks = PaymentLocks::new();
+        let locks = PaymentLocks::default();
         for byte in 0..=255u8 {
             for second in 0..5u8 {
                 let mut bytes = [byte; 32];

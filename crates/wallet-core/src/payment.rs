@@ -55,7 +55,8 @@ impl PayInvoiceRequest {
         self
     }
 
-    /// Checks the fields that need no decoding; [`crate::bolt11::check_payable`] does the rest.
+    /// Checks the fields that need no decoding; the payment protocol ([`crate::pay`]) does the
+    /// rest.
     pub fn validate(&self) -> Result<(), WalletError> {
         if self.bolt11.trim().is_empty() {
             return Err(WalletError::invalid("bolt11", "empty invoice"));

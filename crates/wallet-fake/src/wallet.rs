@@ -2,8 +2,15 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use futures::StreamExt;
-use wallet_core::bolt11::check_payable;
+use tokio::time::Instant;
+use wallet_core::bolt11::{CheckedPayment, Currency};
+use wallet_core::pay::{
+    Attempt, AttemptState, Dispatched, PaymentDriver, Payments, payment_status,
+};
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
     NodeInfo, PaidInvoice, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash,
@@ -23,12 +30,16 @@ use crate::snapshot::{FakeInvoiceState, FakePaymentState, InvoiceSnapshot, Payme
 #[derive(Clone)]
 pub struct FakeWallet {
     node: FakeNode,
+    payments: Arc<Payments>,
 }
 
 impl FakeWallet {
     /// A wallet on `node`.
     pub fn new(node: FakeNode) -> Self {
-        Self { node }
+        Self {
+            node,
+            payments: Arc::new(Payments::new()),
+        }
     }
 
     /// The node behind the wallet.
@@ -58,16 +69,30 @@ fn invoice_response(invoice: InvoiceSnapshot) -> InvoiceResponse {
     }
 }
 
-fn payment_status(payment: &PaymentSnapshot) -> PaymentStatus {
-    match &payment.state {
-        FakePaymentState::InFlight => PaymentStatus::Pending,
-        FakePaymentState::Succeeded { preimage, fee_msat } => {
-            PaymentStatus::checked_success(&payment.payment_hash, *preimage, *fee_msat)
-        }
-        FakePaymentState::Failed { reason } => PaymentStatus::Failed {
-            reason: reason.clone(),
-        },
-    }
+/// The node's attempts at a payment, as the payment protocol reads them.
+fn attempts(payment: Option<PaymentSnapshot>) -> Vec<Attempt> {
+    let Some(payment) = payment else {
+        return Vec::new();
+    };
+    payment
+        .attempts
+        .iter()
+        .zip(1..)
+        .map(|(attempt, order)| Attempt {
+            payment_hash: Some(payment.payment_hash),
+            state: match &attempt.state {
+                FakePaymentState::InFlight => AttemptState::InFlight,
+                FakePaymentState::Succeeded { preimage, fee_msat } => AttemptState::Succeeded {
+                    preimage: Some(*preimage),
+                    fee_msat: *fee_msat,
+                },
+                FakePaymentState::Failed { reason } => AttemptState::Failed {
+                    reason: reason.clone(),
+                },
+            },
+            order,
+        })
+        .collect()
 }
 
 fn invoice_status(invoice: &InvoiceSnapshot) -> Result<InvoiceStatus, WalletError> {
@@ -126,6 +151,68 @@ fn new_invoice(request: &InvoiceRequest) -> NewInvoice {
     }
 }
 
+/// How the payment protocol reaches the node: in process, with the node's answer and lookup
+/// faults applied as a daemon in front of it would.
+struct Driver<'a> {
+    node: &'a FakeNode,
+}
+
+#[async_trait]
+impl PaymentDriver for Driver<'_> {
+    fn features(&self) -> Features {
+        Features::all()
+    }
+
+    async fn network(&self, _deadline: Duration) -> Option<Currency> {
+        Some(self.node.currency().clone())
+    }
+
+    async fn attempts(
+        &self,
+        payment_hash: &PaymentHash,
+        _deadline: Duration,
+    ) -> Result<Vec<Attempt>, WalletError> {
+        Ok(attempts(self.node.lookup_payment(payment_hash).await?))
+    }
+
+    async fn dispatch(
+        &self,
+        payment: &CheckedPayment,
+        request: &PayInvoiceRequest,
+        deadline: Instant,
+    ) -> Dispatched {
+        let invoice = &payment.invoice;
+        if let Some(fault) = self.node.take_answer_fault() {
+            self.node.pay_after(
+                invoice.clone(),
+                payment.amount_msat,
+                request.max_fee_msat,
+                fault.dispatch_after,
+            );
+            return Dispatched::Unanswered(format!("the answer was spoiled: {:?}", fault.kind));
+        }
+        // The node refuses before dispatch or not at all, so its errors mean nothing was sent.
+        let outcome = match self
+            .node
+            .pay(invoice, payment.amount_msat, request.max_fee_msat)
+        {
+            Ok(outcome) => outcome,
+            Err(err) => return Dispatched::NotSent(err.into()),
+        };
+        let hash = invoice.payment_hash();
+        let mut latest = outcome.payment().clone();
+        if !latest.state.is_final() {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.node.wait_for_payment(&hash, wait).await {
+                Ok(Some(payment)) => latest = payment,
+                Ok(None) => {}
+                Err(err) => return Dispatched::Unanswered(err.to_string()),
+            }
+        }
+        Dispatched::Answered(payment_status(&hash, &attempts(Some(latest))))
+    }
+}
+
 #[async_trait]
 impl Wallet for FakeWallet {
     fn features(&self) -> Features {
@@ -148,41 +235,9 @@ impl Wallet for FakeWallet {
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
-        let checked = check_payable(&request, Some(self.node.currency()))?;
-        let payment_hash = checked.invoice.payment_hash();
-        if let Some(fault) = self.node.take_answer_fault() {
-            // The request went out; its answer did not come back.
-            self.node.pay_after(
-                checked.invoice.clone(),
-                checked.amount_msat,
-                request.max_fee_msat,
-                fault.dispatch_after,
-            );
-            return Ok(PaymentResponse {
-                checking_id: payment_hash,
-                status: PaymentStatus::Pending,
-            });
-        }
-        // The node refuses before dispatch or not at all, so its errors mean nothing was sent.
-        let outcome = self
-            .node
-            .pay(&checked.invoice, checked.amount_msat, request.max_fee_msat)
-            .map_err(|err| PayError::not_sent(err.into()))?;
-        let mut payment = outcome.payment().clone();
-        if !payment.state.is_final() {
-            // Once dispatched, any trouble while waiting leaves the payment pending.
-            if let Ok(Some(latest)) = self
-                .node
-                .wait_for_payment(&payment_hash, request.timeout)
-                .await
-            {
-                payment = latest;
-            }
-        }
-        Ok(PaymentResponse {
-            checking_id: payment_hash,
-            status: payment_status(&payment),
-        })
+        self.payments
+            .pay(&Driver { node: &self.node }, request)
+            .await
     }
 
     async fn get_invoice_status(
@@ -190,8 +245,9 @@ impl Wallet for FakeWallet {
         checking_id: &PaymentHash,
     ) -> Result<InvoiceStatus, WalletError> {
         match self.node.lookup_invoice(checking_id).await? {
-            Some(invoice) => invoice_status(&invoice),
-            None => Ok(InvoiceStatus::Unknown),
+            // Contract rule 3: a record about another hash says nothing about this one.
+            Some(invoice) if invoice.payment_hash == *checking_id => invoice_status(&invoice),
+            Some(_) | None => Ok(InvoiceStatus::Unknown),
         }
     }
 
@@ -199,10 +255,8 @@ impl Wallet for FakeWallet {
         &self,
         checking_id: &PaymentHash,
     ) -> Result<PaymentStatus, WalletError> {
-        Ok(match self.node.lookup_payment(checking_id).await? {
-            Some(payment) => payment_status(&payment),
-            None => PaymentStatus::Unknown,
-        })
+        let payment = self.node.lookup_payment(checking_id).await?;
+        Ok(payment_status(checking_id, &attempts(payment)))
     }
 
     async fn paid_invoices_stream(

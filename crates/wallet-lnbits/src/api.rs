@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wallet_core::{PaymentHash, Preimage, Secret, WalletError};
 
-use crate::http::{Api, api_error};
+use crate::http::{Api, lnbits_error};
 use wallet_core::time::parse_rfc3339_micros;
 
 /// The memo LNbits gives an admin top-up (`PUT /users/api/v1/balance`): money credited to the
@@ -102,10 +102,7 @@ impl Api {
         let reply = self
             .call(Method::GET, url, Some(key), None, deadline)
             .await
-            .map_err(crate::http::NoReply::into_error)?;
-        if !reply.status.is_success() {
-            return Err(api_error(&reply));
-        }
+            .map_err(lnbits_error)?;
         let page: Page = serde_json::from_value(reply.body).map_err(|err| {
             WalletError::backend(None, format!("unreadable payment list from LNbits: {err}"))
         })?;

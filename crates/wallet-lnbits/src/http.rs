@@ -8,7 +8,7 @@ use serde_json::Value;
 use wallet_core::{Secret, WalletError};
 
 /// An answer from LNbits: the status and the JSON body (`Null` when the body is not JSON).
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) body: Value,
@@ -25,21 +25,13 @@ impl Reply {
     }
 }
 
-/// Why a request got no answer.
-#[derive(Debug)]
-pub(crate) enum NoReply {
-    /// The connection was never made: the server cannot have seen the request.
-    NotSent(String),
-    /// The request may have reached the server (timeout, reset, unreadable answer).
-    Lost(String),
-}
+/// Why a request got no successful answer: wallet-core's classification, with LNbits' error
+/// answer (any status but 2xx).
+pub(crate) type CallFailure = wallet_core::call::CallFailure<Reply>;
 
-impl NoReply {
-    pub(crate) fn into_error(self) -> WalletError {
-        match self {
-            Self::NotSent(message) | Self::Lost(message) => WalletError::Unavailable(message),
-        }
-    }
+/// The error for a call whose failure is safe to report as an error.
+pub(crate) fn lnbits_error(failure: CallFailure) -> WalletError {
+    failure.into_error(|reply| api_error(&reply))
 }
 
 /// The LNbits REST API of one server.
@@ -81,7 +73,7 @@ impl Api {
         key: Option<&Secret<String>>,
         body: Option<&Value>,
         deadline: Duration,
-    ) -> Result<Reply, NoReply> {
+    ) -> Result<Reply, CallFailure> {
         let mut request = self.client.request(method, url).timeout(deadline);
         if let Some(key) = key {
             request = request.header("X-Api-Key", key.expose());
@@ -92,23 +84,29 @@ impl Api {
         let response = request.send().await.map_err(classify)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|err| {
-            NoReply::Lost(format!("reading the answer failed: {}", err.without_url()))
+            CallFailure::Lost(format!("reading the answer failed: {}", err.without_url()))
         })?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, body })
+        let reply = Reply { status, body };
+        if status.is_success() {
+            Ok(reply)
+        } else {
+            Err(CallFailure::Node(reply))
+        }
     }
 }
 
-fn classify(err: reqwest::Error) -> NoReply {
+/// Sorts a failed request by whether it can have reached LNbits: only a failed connect cannot.
+fn classify(err: reqwest::Error) -> CallFailure {
     let connect = err.is_connect();
     let timeout = err.is_timeout();
     let message = err.without_url().to_string();
     if connect {
-        NoReply::NotSent(format!("cannot connect to LNbits: {message}"))
+        CallFailure::NotConnected(format!("cannot connect to LNbits: {message}"))
     } else if timeout {
-        NoReply::Lost(format!("LNbits did not answer in time: {message}"))
+        CallFailure::Lost(format!("LNbits did not answer in time: {message}"))
     } else {
-        NoReply::Lost(format!("the request to LNbits failed: {message}"))
+        CallFailure::Lost(format!("the request to LNbits failed: {message}"))
     }
 }
 

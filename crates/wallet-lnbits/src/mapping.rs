@@ -4,42 +4,34 @@
 //! failure, missing data, bad JSON, unknown status, not found) is a unit test.
 
 use reqwest::StatusCode;
-use wallet_core::{
-    FailureReason, InvoiceStatus, PayError, PaymentHash, PaymentStatus, WalletError,
-};
+use wallet_core::pay::{Attempt, AttemptState, Dispatched, payment_status};
+use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, PaymentStatus, WalletError};
 
 use crate::api::PaymentRecord;
 use crate::http::Reply;
 
-/// The payment state from this wallet's outgoing records of one hash: any success wins, then
-/// anything pending, then failure; no record is `Unknown`. A success whose preimage is missing or
-/// does not match is `Pending`, never `Failed`.
-pub(crate) fn outgoing_status(
-    payment_hash: &PaymentHash,
-    records: &[PaymentRecord],
-) -> PaymentStatus {
-    let mine = || {
-        records
-            .iter()
-            .filter(|record| record.hash() == Some(*payment_hash))
-    };
-    if let Some(success) = mine().find(|record| record.status == "success") {
-        return match success.preimage() {
-            Some(preimage) => {
-                PaymentStatus::checked_success(payment_hash, preimage, fee_msat(success.fee))
-            }
-            None => PaymentStatus::Pending,
-        };
-    }
-    if mine().any(|record| record.status != "failed") {
-        // "pending", or a status this crate does not know: never guess failure.
-        return PaymentStatus::Pending;
-    }
-    match mine().next_back() {
-        Some(failed) => PaymentStatus::Failed {
-            reason: failure_reason(failed),
+/// An outgoing payment record as one attempt of the payment protocol. LNbits keeps one record
+/// per hash and updates it in place when a failed payment is retried, so its order is when it
+/// last changed. A success carries its preimage (checked later); a status this crate does not
+/// know is in flight, never failed.
+pub(crate) fn attempt(record: &PaymentRecord) -> Attempt {
+    let state = match record.status.as_str() {
+        "success" => AttemptState::Succeeded {
+            preimage: record.preimage(),
+            fee_msat: fee_msat(record.fee),
         },
-        None => PaymentStatus::Unknown,
+        "failed" => AttemptState::Failed {
+            reason: failure_reason(record),
+        },
+        _ => AttemptState::InFlight,
+    };
+    Attempt {
+        payment_hash: record.hash(),
+        state,
+        order: record
+            .updated_micros()
+            .and_then(|micros| u64::try_from(micros).ok())
+            .unwrap_or(0),
     }
 }
 
@@ -90,73 +82,63 @@ pub(crate) fn incoming_status(
     }
 }
 
-/// What an answer to `POST /api/v1/payments {"out": true}` means. `Err` only where LNbits
-/// refused before sending anything; every unclear answer is `Pending`.
-pub(crate) fn pay_reply(
-    payment_hash: &PaymentHash,
-    reply: &Reply,
-) -> Result<PaymentStatus, PayError> {
+/// What an answer to `POST /api/v1/payments {"out": true}` proves, whatever its HTTP status.
+///
+/// Only LNbits' refusals before it records a payment are not sent. A 201 body is a record that
+/// may be the earlier attempt's (LNbits answers a retry of a failed payment with the old record),
+/// so only a success with a preimage of the hash is taken as it is; the rest is left to the
+/// records. Anything unclear is unanswered.
+pub(crate) fn pay_reply(payment_hash: &PaymentHash, reply: &Reply) -> Dispatched {
     let status = reply.status;
     if status.is_success() {
         let Ok(record) = serde_json::from_value::<PaymentRecord>(reply.body.clone()) else {
-            return Ok(PaymentStatus::Pending);
+            return Dispatched::Unanswered("LNbits answered the payment with no record".into());
         };
         if record.hash() != Some(*payment_hash) {
-            return Ok(PaymentStatus::Pending);
+            return Dispatched::Unanswered(
+                "LNbits answered the payment with a record of another hash".into(),
+            );
         }
         if record.amount > 0 {
             // LNbits answers a payment of its own expired invoice with the payee's record: the
             // payment was refused and nothing moved.
-            return Ok(if record.status == "failed" {
-                PaymentStatus::Failed {
-                    reason: FailureReason::IncorrectPaymentDetails,
-                }
-            } else {
-                PaymentStatus::Pending
-            });
+            return Dispatched::Declined(WalletError::invalid(
+                "bolt11",
+                format!(
+                    "LNbits refused to pay its own invoice, which is {}",
+                    record.status
+                ),
+            ));
         }
-        return Ok(outgoing_status(payment_hash, std::slice::from_ref(&record)));
+        return match payment_status(payment_hash, &[attempt(&record)]) {
+            success @ PaymentStatus::Succeeded { .. } => Dispatched::Answered(success),
+            other => Dispatched::Unanswered(format!("LNbits answered with a {other:?} record")),
+        };
     }
+    let detail = reply.detail();
     if status.as_u16() == 520 {
-        let detail = reply.detail();
         return match reply.body["status"].as_str() {
-            Some("failed") => refused_or_failed(&detail),
+            Some("failed") if detail.starts_with("Bolt11 decoding failed") => Dispatched::NotSent(
+                WalletError::invalid("bolt11", format!("LNbits cannot decode it: {detail}")),
+            ),
+            Some("failed") => Dispatched::Declined(WalletError::backend(Some(520), detail)),
             // "pending" or "success": a payment of this hash exists; its record tells.
-            _ => Ok(PaymentStatus::Pending),
+            _ => Dispatched::Unanswered(format!("LNbits answered 520: {detail}")),
         };
     }
     match status {
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Err(PayError::not_sent(
-            WalletError::backend(Some(i64::from(status.as_u16())), reply.detail()),
-        )),
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Dispatched::NotSent(
+            WalletError::backend(Some(i64::from(status.as_u16())), detail),
+        ),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
-            Err(PayError::not_sent(crate::http::api_error(reply)))
+            Dispatched::NotSent(crate::http::api_error(reply))
         }
-        StatusCode::TOO_MANY_REQUESTS => Err(PayError::not_sent(WalletError::Unavailable(
-            "rate limited by LNbits".into(),
-        ))),
+        StatusCode::TOO_MANY_REQUESTS => {
+            Dispatched::NotSent(WalletError::Unavailable("rate limited by LNbits".into()))
+        }
         // A 500, a 502 from a proxy, anything else: the payment may be under way.
-        _ => Ok(PaymentStatus::Pending),
+        _ => Dispatched::Unanswered(format!("LNbits answered {status}: {detail}")),
     }
-}
-
-/// A 520 with `status: failed`: refusals LNbits makes before sending, as errors; the rest as
-/// failed payments.
-fn refused_or_failed(detail: &str) -> Result<PaymentStatus, PayError> {
-    if detail.starts_with("Bolt11 decoding failed") {
-        return Err(PayError::not_sent(WalletError::invalid(
-            "bolt11",
-            format!("LNbits cannot decode it: {detail}"),
-        )));
-    }
-    let reason = if detail.starts_with("Insufficient balance") {
-        FailureReason::InsufficientBalance
-    } else if detail.contains("already paid") {
-        FailureReason::IncorrectPaymentDetails
-    } else {
-        FailureReason::Other(detail.to_owned())
-    };
-    Ok(PaymentStatus::Failed { reason })
 }
 
 #[cfg(test)]
@@ -165,6 +147,10 @@ mod tests {
     use wallet_core::Preimage;
 
     use super::*;
+
+    fn outgoing_status(hash: &PaymentHash, records: &[PaymentRecord]) -> PaymentStatus {
+        payment_status(hash, &records.iter().map(attempt).collect::<Vec<_>>())
+    }
 
     const PREIMAGE: [u8; 32] = [0x79; 32];
 
@@ -279,68 +265,73 @@ mod tests {
                 "preimage": Preimage::from_bytes(PREIMAGE).to_hex()
             }),
         );
-        assert!(pay_reply(&hash(), &success).unwrap().is_succeeded());
-        let failed_201 = reply(
-            201,
-            json!({
-                "payment_hash": hash().to_hex(), "amount": -1000, "fee": -2000, "status": "failed"
-            }),
-        );
-        assert!(pay_reply(&hash(), &failed_201).unwrap().is_failed());
+        assert!(matches!(
+            pay_reply(&hash(), &success),
+            Dispatched::Answered(PaymentStatus::Succeeded { .. })
+        ));
         let expired_payee_record = reply(
             201,
             json!({
                 "payment_hash": hash().to_hex(), "amount": 1000, "status": "failed", "labels": ["expired"]
             }),
         );
-        assert!(
-            pay_reply(&hash(), &expired_payee_record)
-                .unwrap()
-                .is_failed()
-        );
-        let pending = reply(
-            201,
-            json!({"payment_hash": hash().to_hex(), "amount": -1, "status": "pending"}),
-        );
-        assert_eq!(
-            pay_reply(&hash(), &pending).unwrap(),
-            PaymentStatus::Pending
-        );
-
+        assert!(matches!(
+            pay_reply(&hash(), &expired_payee_record),
+            Dispatched::Declined(_)
+        ));
         let decode = reply(
             520,
             json!({"detail": "Bolt11 decoding failed.", "status": "failed"}),
         );
-        assert_eq!(
-            pay_reply(&hash(), &decode).unwrap_err().reason().field(),
-            Some("bolt11")
-        );
+        assert!(matches!(
+            pay_reply(&hash(), &decode),
+            Dispatched::NotSent(WalletError::InvalidRequest {
+                field: "bolt11",
+                ..
+            })
+        ));
         let broke = reply(
             520,
             json!({"detail": "Insufficient balance.", "status": "failed"}),
         );
         assert_eq!(
-            pay_reply(&hash(), &broke).unwrap(),
-            PaymentStatus::Failed {
-                reason: FailureReason::InsufficientBalance
-            }
+            pay_reply(&hash(), &broke),
+            Dispatched::Declined(WalletError::backend(Some(520), "Insufficient balance."))
         );
-        let still_pending = reply(520, json!({"detail": "still pending", "status": "pending"}));
-        assert_eq!(
-            pay_reply(&hash(), &still_pending).unwrap(),
-            PaymentStatus::Pending
-        );
-
         for code in [401, 403, 404, 400, 429] {
             assert!(
-                pay_reply(&hash(), &reply(code, json!({"detail": "x"}))).is_err(),
+                matches!(
+                    pay_reply(&hash(), &reply(code, json!({"detail": "x"}))),
+                    Dispatched::NotSent(_)
+                ),
                 "{code}"
             );
         }
     }
 
     #[test]
-    fn unclear_pay_answers_are_pending() {
+    fn a_failed_or_pending_record_in_a_pay_answer_is_left_to_the_records() {
+        // LNbits answers a retry of a failed payment with the old record.
+        let old_failure = reply(
+            201,
+            json!({
+                "payment_hash": hash().to_hex(), "amount": -1000, "fee": -2000, "status": "failed"
+            }),
+        );
+        let pending = reply(
+            201,
+            json!({"payment_hash": hash().to_hex(), "amount": -1, "status": "pending"}),
+        );
+        for answer in [old_failure, pending] {
+            assert!(
+                matches!(pay_reply(&hash(), &answer), Dispatched::Unanswered(_)),
+                "{answer:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unclear_pay_answers_are_unanswered() {
         let cases = [
             reply(500, json!({"detail": "Unexpected error"})),
             reply(502, Value::Null),
@@ -351,13 +342,28 @@ mod tests {
                 json!({"payment_hash": "00".repeat(32), "amount": -1, "status": "success"}),
             ),
             reply(520, json!({"detail": "no status field"})),
+            reply(520, json!({"detail": "still pending", "status": "pending"})),
         ];
         for case in cases {
-            assert_eq!(
-                pay_reply(&hash(), &case).unwrap(),
-                PaymentStatus::Pending,
+            assert!(
+                matches!(pay_reply(&hash(), &case), Dispatched::Unanswered(_)),
                 "{case:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_retried_record_is_newer_by_its_update_time() {
+        let first = record(
+            -1,
+            "failed",
+            json!({"updated_at": "2026-11-29T04:25:09+00:00"}),
+        );
+        let retried = record(
+            -1,
+            "failed",
+            json!({"updated_at": "2026-11-29T04:25:10+00:00"}),
+        );
+        assert!(attempt(&retried).order > attempt(&first).order);
     }
 }

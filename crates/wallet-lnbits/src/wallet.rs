@@ -2,12 +2,15 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 use wallet_core::amount::msat_to_sat_exact;
-use wallet_core::bolt11::{Bolt11, check_payable};
-use wallet_core::pay_lock::PaymentLocks;
+use wallet_core::bolt11::{Bolt11, CheckedPayment};
+use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, Payments, payment_status};
 use wallet_core::{
     Features, InvoiceRequest, InvoiceResponse, InvoiceStatus, PaidInvoiceStream, PayError,
     PayInvoiceRequest, PaymentHash, PaymentResponse, PaymentStatus, Registry, Secret, Settings,
@@ -16,7 +19,7 @@ use wallet_core::{
 
 use crate::api::{PaymentRecord, Side};
 use crate::config::{CLASS_NAME, LnbitsConfig, SETTING_KEYS};
-use crate::http::{Api, NoReply, api_error};
+use crate::http::{Api, lnbits_error};
 use crate::mapping;
 
 /// LNbits as a funding source: a wallet on an LNbits server, reached with its admin or invoice
@@ -35,7 +38,7 @@ pub struct LnbitsWallet {
 pub(crate) struct Inner {
     pub(crate) config: LnbitsConfig,
     pub(crate) api: Api,
-    locks: PaymentLocks,
+    payments: Payments,
 }
 
 impl fmt::Debug for LnbitsWallet {
@@ -54,7 +57,7 @@ impl LnbitsWallet {
             inner: Arc::new(Inner {
                 config,
                 api,
-                locks: PaymentLocks::new(),
+                payments: Payments::new(),
             }),
         })
     }
@@ -104,12 +107,8 @@ impl Inner {
                 self.config.request_timeout,
             )
             .await
-            .map_err(NoReply::into_error)?;
-        if reply.status.is_success() {
-            Ok(reply.body)
-        } else {
-            Err(api_error(&reply))
-        }
+            .map_err(lnbits_error)?;
+        Ok(reply.body)
     }
 
     pub(crate) async fn records(
@@ -117,22 +116,103 @@ impl Inner {
         payment_hash: &PaymentHash,
         side: Side,
     ) -> Result<Vec<PaymentRecord>, WalletError> {
+        self.records_within(payment_hash, side, self.config.request_timeout)
+            .await
+    }
+
+    async fn records_within(
+        &self,
+        payment_hash: &PaymentHash,
+        side: Side,
+        deadline: Duration,
+    ) -> Result<Vec<PaymentRecord>, WalletError> {
         self.api
             .records(
                 self.config.read_key(),
                 payment_hash,
                 side,
-                self.config.request_timeout,
+                deadline.min(self.config.request_timeout),
             )
             .await
     }
 
-    async fn payment_status(
+    /// This wallet's outgoing records of `payment_hash` as attempts.
+    async fn attempts(
         &self,
         payment_hash: &PaymentHash,
-    ) -> Result<PaymentStatus, WalletError> {
-        let records = self.records(payment_hash, Side::Outgoing).await?;
-        Ok(mapping::outgoing_status(payment_hash, &records))
+        deadline: Duration,
+    ) -> Result<Vec<Attempt>, WalletError> {
+        let records = self
+            .records_within(payment_hash, Side::Outgoing, deadline)
+            .await?;
+        Ok(records.iter().map(mapping::attempt).collect())
+    }
+}
+
+/// How the payment protocol reaches LNbits: this wallet's outgoing records for the attempts of
+/// a hash, `POST /api/v1/payments` to dispatch.
+struct Driver<'a> {
+    wallet: &'a LnbitsWallet,
+}
+
+#[async_trait]
+impl PaymentDriver for Driver<'_> {
+    fn features(&self) -> Features {
+        self.wallet.features()
+    }
+
+    async fn attempts(
+        &self,
+        payment_hash: &PaymentHash,
+        deadline: Duration,
+    ) -> Result<Vec<Attempt>, WalletError> {
+        self.wallet.inner.attempts(payment_hash, deadline).await
+    }
+
+    /// Paying needs the admin key; and LNbits has no fee limit of its own, so a payment whose
+    /// `max_fee_msat` is below the reserve LNbits may spend is refused.
+    async fn check(
+        &self,
+        _payment: &CheckedPayment,
+        request: &PayInvoiceRequest,
+        deadline: Duration,
+    ) -> Result<(), WalletError> {
+        self.wallet.admin_key()?;
+        let reserve_msat = fee_reserve_msat(&self.wallet.inner, &request.bolt11, deadline).await?;
+        if reserve_msat > request.max_fee_msat {
+            return Err(WalletError::invalid(
+                "max_fee_msat",
+                format!(
+                    "LNbits has no fee limit and lets this payment spend up to {reserve_msat} msat \
+                     on fees; allow at least that"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn dispatch(
+        &self,
+        payment: &CheckedPayment,
+        request: &PayInvoiceRequest,
+        deadline: Instant,
+    ) -> Dispatched {
+        let inner = &self.wallet.inner;
+        let (url, admin_key) = match (inner.api.url("/api/v1/payments"), self.wallet.admin_key()) {
+            (Ok(url), Ok(key)) => (url, key),
+            (Err(err), _) | (_, Err(err)) => return Dispatched::NotSent(err),
+        };
+        let body = json!({ "out": true, "bolt11": request.bolt11.trim() });
+        let left = deadline.saturating_duration_since(Instant::now());
+        let hash = payment.invoice.payment_hash();
+        match inner
+            .api
+            .call(Method::POST, url, Some(admin_key), Some(&body), left)
+            .await
+        {
+            Ok(reply) => mapping::pay_reply(&hash, &reply),
+            Err(failure) => failure.into_dispatched(|reply| mapping::pay_reply(&hash, &reply)),
+        }
     }
 }
 
@@ -211,80 +291,10 @@ impl Wallet for LnbitsWallet {
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
-        let checked = check_payable(&request, None)?;
-        if checked.amount_supplied {
-            return Err(PayError::not_sent(WalletError::Unsupported(
-                WalletFeature::AmountlessPayment,
-            )));
-        }
-        let admin_key = self.admin_key().map_err(PayError::not_sent)?;
-        let payment_hash = checked.invoice.payment_hash();
-        let inner = &self.inner;
-        let _one_at_a_time = inner.locks.lock(&payment_hash).await;
-
-        // Never pay twice: report an earlier payment of this hash instead of sending again.
-        let earlier = inner
-            .payment_status(&payment_hash)
+        self.inner
+            .payments
+            .pay(&Driver { wallet: self }, request)
             .await
-            .map_err(PayError::not_sent)?;
-        if matches!(
-            earlier,
-            PaymentStatus::Succeeded { .. } | PaymentStatus::Pending
-        ) {
-            return Ok(PaymentResponse {
-                checking_id: payment_hash,
-                status: earlier,
-            });
-        }
-
-        let reserve_msat = fee_reserve_msat(inner, &request.bolt11)
-            .await
-            .map_err(PayError::not_sent)?;
-        if reserve_msat > request.max_fee_msat {
-            return Err(PayError::not_sent(WalletError::invalid(
-                "max_fee_msat",
-                format!(
-                    "LNbits has no fee limit and lets this payment spend up to {reserve_msat} msat \
-                     on fees; allow at least that"
-                ),
-            )));
-        }
-
-        let url = inner
-            .api
-            .url("/api/v1/payments")
-            .map_err(PayError::not_sent)?;
-        let body = json!({ "out": true, "bolt11": request.bolt11.trim() });
-        let status = match inner
-            .api
-            .call(
-                Method::POST,
-                url,
-                Some(admin_key),
-                Some(&body),
-                request.timeout,
-            )
-            .await
-        {
-            Err(NoReply::NotSent(message)) => {
-                return Err(PayError::not_sent(WalletError::Unavailable(message)));
-            }
-            Err(NoReply::Lost(_)) => PaymentStatus::Pending,
-            Ok(reply) => mapping::pay_reply(&payment_hash, &reply)?,
-        };
-        // A pending answer may be stale already: ask once more, and keep Pending on any doubt.
-        let status = if status == PaymentStatus::Pending {
-            match inner.payment_status(&payment_hash).await {
-                Ok(PaymentStatus::Unknown) | Err(_) => PaymentStatus::Pending,
-                Ok(latest) => latest,
-            }
-        } else {
-            status
-        };
-        Ok(PaymentResponse {
-            checking_id: payment_hash,
-            status,
-        })
     }
 
     async fn get_invoice_status(
@@ -299,7 +309,11 @@ impl Wallet for LnbitsWallet {
         &self,
         checking_id: &PaymentHash,
     ) -> Result<PaymentStatus, WalletError> {
-        self.inner.payment_status(checking_id).await
+        let attempts = self
+            .inner
+            .attempts(checking_id, self.inner.config.request_timeout)
+            .await?;
+        Ok(payment_status(checking_id, &attempts))
     }
 
     async fn paid_invoices_stream(
@@ -310,11 +324,26 @@ impl Wallet for LnbitsWallet {
     }
 }
 
-async fn fee_reserve_msat(inner: &Inner, bolt11: &str) -> Result<u64, WalletError> {
-    // `check_payable` decoded the invoice, so it is bech32: letters and digits, safe in a query.
+async fn fee_reserve_msat(
+    inner: &Inner,
+    bolt11: &str,
+    deadline: Duration,
+) -> Result<u64, WalletError> {
+    // The protocol decoded the invoice, so it is bech32: letters and digits, safe in a query.
     let path = format!("/api/v1/payments/fee-reserve?invoice={}", bolt11.trim());
-    let body = inner.read(Method::GET, &path, None).await?;
-    body["fee_reserve"]
+    let url = inner.api.url(&path)?;
+    let reply = inner
+        .api
+        .call(
+            Method::GET,
+            url,
+            Some(inner.config.read_key()),
+            None,
+            deadline.min(inner.config.request_timeout),
+        )
+        .await
+        .map_err(lnbits_error)?;
+    reply.body["fee_reserve"]
         .as_u64()
         .ok_or_else(|| invalid_answer("GET /api/v1/payments/fee-reserve"))
 }

@@ -103,16 +103,8 @@ pub(crate) fn clients(config: &LndConfig) -> Result<Clients, WalletError> {
     })
 }
 
-/// Why a call got no answer from lnd itself.
-#[derive(Debug)]
-pub(crate) enum CallFailure {
-    /// The connection was never made: the request cannot have reached the node.
-    NotConnected(String),
-    /// The connection failed or the deadline passed after the request may have been sent.
-    Lost(String),
-    /// lnd answered with an error status.
-    Node(Status),
-}
+/// Why a call to lnd got no result: wallet-core's classification, with lnd's error status.
+pub(crate) type CallFailure = wallet_core::call::CallFailure<Status>;
 
 fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
     std::iter::successors(std::error::Error::source(status), |err| {
@@ -137,41 +129,29 @@ fn pin_mismatch(err: &(dyn std::error::Error + 'static)) -> bool {
     }
 }
 
-impl CallFailure {
-    /// Sorts a status: one made by the client from a transport error has a source; one lnd
-    /// sent has none.
-    pub(crate) fn from_status(status: Status) -> Self {
-        if std::error::Error::source(&status).is_none() {
-            return Self::Node(status);
-        }
-        if source_chain(&status).any(pin_mismatch) {
-            return Self::NotConnected(NotThePinnedCertificate.to_string());
-        }
-        let connect = source_chain(&status)
-            .filter_map(|err| err.downcast_ref::<hyper_util::client::legacy::Error>())
-            .any(hyper_util::client::legacy::Error::is_connect);
-        let message = format!("lnd connection failed: {}", describe(&status));
-        if connect {
-            Self::NotConnected(message)
-        } else {
-            Self::Lost(message)
-        }
+/// Sorts a status: one made by the client from a transport error has a source (a connect
+/// error means lnd never saw the request); one lnd sent has none.
+pub(crate) fn classify(status: Status) -> CallFailure {
+    if std::error::Error::source(&status).is_none() {
+        return CallFailure::Node(status);
     }
+    if source_chain(&status).any(pin_mismatch) {
+        return CallFailure::NotConnected(NotThePinnedCertificate.to_string());
+    }
+    let connect = source_chain(&status)
+        .filter_map(|err| err.downcast_ref::<hyper_util::client::legacy::Error>())
+        .any(hyper_util::client::legacy::Error::is_connect);
+    let message = format!("lnd connection failed: {}", describe(&status));
+    if connect {
+        CallFailure::NotConnected(message)
+    } else {
+        CallFailure::Lost(message)
+    }
+}
 
-    pub(crate) fn deadline(what: &str, deadline: Duration) -> Self {
-        Self::Lost(format!(
-            "lnd did not answer {what} within {} ms",
-            deadline.as_millis()
-        ))
-    }
-
-    /// The error for a call whose failure is safe to report as an error.
-    pub(crate) fn into_error(self) -> WalletError {
-        match self {
-            Self::NotConnected(message) | Self::Lost(message) => WalletError::Unavailable(message),
-            Self::Node(status) => node_error(&status),
-        }
-    }
+/// The error for a call whose failure is safe to report as an error.
+pub(crate) fn lnd_error(failure: CallFailure) -> WalletError {
+    failure.into_error(|status| node_error(&status))
 }
 
 fn describe(status: &Status) -> String {

@@ -3,6 +3,7 @@
 mod client;
 pub mod config;
 mod mapping;
+mod pay;
 mod stream;
 mod tls;
 mod wallet;

@@ -3,35 +3,41 @@
 use lnd_grpc::lnrpc::invoice::InvoiceState;
 use lnd_grpc::lnrpc::payment::PaymentStatus as LndPaymentStatus;
 use lnd_grpc::lnrpc::{self, PaymentFailureReason};
-use wallet_core::{
-    FailureReason, InvoiceStatus, PaymentHash, PaymentStatus, Preimage, WalletError,
-};
+use wallet_core::pay::{Attempt, AttemptState};
+use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, Preimage, WalletError};
 
 fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// A payment's state. SUCCEEDED needs a preimage of the hash (otherwise `Pending`, never
-/// failed); IN_FLIGHT, INITIATED and the deprecated UNKNOWN are `Pending`; only FAILED fails.
-pub(crate) fn payment_status(
-    payment_hash: &PaymentHash,
-    payment: &lnrpc::Payment,
-) -> PaymentStatus {
-    match payment.status() {
-        LndPaymentStatus::Succeeded => match Preimage::from_hex(&payment.payment_preimage) {
-            Ok(preimage) => PaymentStatus::checked_success(
-                payment_hash,
-                preimage,
-                non_negative(payment.fee_msat),
-            ),
-            Err(_) => PaymentStatus::Pending,
+/// lnd's record of a payment as one attempt of the payment protocol. lnd keeps one record per
+/// hash and starts it afresh when a failed payment is retried, so its order is the newest of its
+/// creation time and its HTLCs' attempt times. SUCCEEDED carries the preimage (checked later);
+/// IN_FLIGHT, INITIATED and the deprecated UNKNOWN are in flight; only FAILED fails.
+pub(crate) fn attempt(payment: &lnrpc::Payment) -> Attempt {
+    let state = match payment.status() {
+        LndPaymentStatus::Succeeded => AttemptState::Succeeded {
+            preimage: Preimage::from_hex(&payment.payment_preimage).ok(),
+            fee_msat: non_negative(payment.fee_msat),
         },
-        LndPaymentStatus::Failed => PaymentStatus::Failed {
+        LndPaymentStatus::Failed => AttemptState::Failed {
             reason: failure_reason(payment.failure_reason()),
         },
         LndPaymentStatus::InFlight | LndPaymentStatus::Initiated | LndPaymentStatus::Unknown => {
-            PaymentStatus::Pending
+            AttemptState::InFlight
         }
+    };
+    let order = payment
+        .htlcs
+        .iter()
+        .map(|htlc| non_negative(htlc.attempt_time_ns))
+        .chain([non_negative(payment.creation_time_ns)])
+        .max()
+        .unwrap_or(0);
+    Attempt {
+        payment_hash: PaymentHash::from_hex(&payment.payment_hash).ok(),
+        state,
+        order,
     }
 }
 
@@ -59,6 +65,10 @@ pub(crate) fn invoice_status(
     invoice: &lnrpc::Invoice,
     now: u64,
 ) -> Result<InvoiceStatus, WalletError> {
+    if invoice.r_hash.as_slice() != payment_hash.as_bytes().as_slice() {
+        // Contract rule 3: a record about another hash says nothing about this one.
+        return Ok(InvoiceStatus::Unknown);
+    }
     let expires_at =
         non_negative(invoice.creation_date).saturating_add(non_negative(invoice.expiry));
     let expired = now >= expires_at;
@@ -96,7 +106,14 @@ pub(crate) fn short_channel_id(chan_id: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use wallet_core::PaymentStatus;
+    use wallet_core::pay::payment_status as rule;
+
     use super::*;
+
+    fn payment_status(hash: &PaymentHash, payment: &lnrpc::Payment) -> PaymentStatus {
+        rule(hash, &[attempt(payment)])
+    }
 
     const PREIMAGE: [u8; 32] = [5; 32];
 
@@ -160,6 +177,7 @@ mod tests {
     #[test]
     fn cancelled_before_expiry_is_cancelled_and_after_it_expired() {
         let invoice = |state: InvoiceState| lnrpc::Invoice {
+            r_hash: hash().as_bytes().to_vec(),
             state: state as i32,
             creation_date: 1_000,
             expiry: 100,
@@ -195,6 +213,28 @@ mod tests {
             invoice_status(&hash(), &settled, 0).is_err(),
             "a wrong preimage must not read as paid"
         );
+    }
+
+    #[test]
+    fn an_invoice_record_of_another_hash_is_unknown() {
+        let other = lnrpc::Invoice {
+            r_hash: vec![9; 32],
+            state: InvoiceState::Canceled as i32,
+            ..lnrpc::Invoice::default()
+        };
+        assert_eq!(
+            invoice_status(&hash(), &other, 0).unwrap(),
+            InvoiceStatus::Unknown
+        );
+    }
+
+    #[test]
+    fn a_retried_payment_is_newer_by_its_creation_time() {
+        let mut first = payment(LndPaymentStatus::Failed, "");
+        first.creation_time_ns = 1_000;
+        let mut retry = first.clone();
+        retry.creation_time_ns = 2_000;
+        assert!(attempt(&retry).order > attempt(&first).order);
     }
 
     #[test]

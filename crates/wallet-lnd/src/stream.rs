@@ -51,7 +51,7 @@ pub(crate) fn paid_invoices(
                     continue;
                 }
                 Ok(None) => WalletError::Unavailable("lnd ended the invoice subscription".into()),
-                Err(status) => crate::client::CallFailure::from_status(status).into_error(),
+                Err(status) => crate::client::lnd_error(crate::client::classify(status)),
             };
             subscription.ended = true;
             let failure = match failure {

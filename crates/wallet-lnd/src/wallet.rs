@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use lnd_grpc::invoicesrpc::{AddHoldInvoiceRequest, CancelInvoiceMsg, SettleInvoiceMsg};
 use lnd_grpc::lnrpc;
-use lnd_grpc::routerrpc::{SendPaymentRequest, TrackPaymentRequest};
+use lnd_grpc::routerrpc::TrackPaymentRequest;
 use tokio::sync::OnceCell;
-use tonic::{Code, Status, Streaming};
-use wallet_core::bolt11::{Bolt11, Currency, check_payable};
-use wallet_core::pay_lock::PaymentLocks;
+use tonic::{Code, Status};
+use wallet_core::bolt11::{Bolt11, Currency};
+use wallet_core::call::call_within;
+use wallet_core::pay::{Payments, payment_status};
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
     NodeInfo, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
@@ -19,7 +20,7 @@ use wallet_core::{
     WalletError, async_trait,
 };
 
-use crate::client::{CallFailure, Clients, is_auth_error, node_error};
+use crate::client::{CallFailure, Clients, classify, lnd_error, node_error};
 use crate::config::{CLASS_NAME, LndConfig, SETTING_KEYS};
 use crate::mapping;
 
@@ -40,7 +41,7 @@ pub struct LndWallet {
 struct Inner {
     config: LndConfig,
     clients: Clients,
-    locks: PaymentLocks,
+    payments: Payments,
     network: OnceCell<Currency>,
 }
 
@@ -53,15 +54,16 @@ impl fmt::Debug for LndWallet {
 }
 
 /// Runs one call within `deadline`, sorting its failure.
-async fn call<T, F>(deadline: Duration, what: &str, call: F) -> Result<T, CallFailure>
+pub(crate) async fn call<T, F>(deadline: Duration, what: &str, call: F) -> Result<T, CallFailure>
 where
     F: Future<Output = Result<tonic::Response<T>, Status>>,
 {
-    match tokio::time::timeout(deadline, call).await {
-        Ok(Ok(response)) => Ok(response.into_inner()),
-        Ok(Err(status)) => Err(CallFailure::from_status(status)),
-        Err(_) => Err(CallFailure::deadline(what, deadline)),
-    }
+    call_within(deadline, "lnd", what, async {
+        call.await
+            .map(tonic::Response::into_inner)
+            .map_err(classify)
+    })
+    .await
 }
 
 fn lnd_network(name: &str) -> Option<Currency> {
@@ -75,7 +77,7 @@ fn lnd_network(name: &str) -> Option<Currency> {
     }
 }
 
-fn to_i64(value: u64) -> i64 {
+pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
@@ -94,7 +96,7 @@ fn hold_error(failure: CallFailure) -> WalletError {
                 node_error(&status)
             }
         }
-        other => other.into_error(),
+        other => lnd_error(other),
     }
 }
 
@@ -107,7 +109,7 @@ impl LndWallet {
             inner: Arc::new(Inner {
                 config,
                 clients,
-                locks: PaymentLocks::new(),
+                payments: Payments::new(),
                 network: OnceCell::new(),
             }),
         })
@@ -125,27 +127,27 @@ impl LndWallet {
         });
     }
 
-    fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.inner.config.timeout
     }
 
-    async fn get_info(&self) -> Result<lnrpc::GetInfoResponse, WalletError> {
+    async fn get_info(&self, deadline: Duration) -> Result<lnrpc::GetInfoResponse, WalletError> {
         let mut client = self.inner.clients.lightning.clone();
         call(
-            self.timeout(),
+            deadline,
             "GetInfo",
             client.get_info(lnrpc::GetInfoRequest {}),
         )
         .await
-        .map_err(CallFailure::into_error)
+        .map_err(lnd_error)
     }
 
-    /// The node's network, learned once from `GetInfo`.
-    async fn network(&self) -> Option<Currency> {
+    /// The node's network, learned once from `GetInfo`; `None` if lnd does not say in time.
+    pub(crate) async fn network(&self, deadline: Duration) -> Option<Currency> {
         self.inner
             .network
             .get_or_try_init(|| async {
-                let info = self.get_info().await?;
+                let info = self.get_info(deadline).await?;
                 info.chains
                     .first()
                     .and_then(|chain| lnd_network(&chain.network))
@@ -158,63 +160,38 @@ impl LndWallet {
 
     /// The first update `TrackPaymentV2` gives: the payment's current state. `None` when lnd
     /// has no payment of this hash.
-    async fn track(
+    pub(crate) async fn track(
         &self,
         payment_hash: &PaymentHash,
+        deadline: Duration,
     ) -> Result<Option<lnrpc::Payment>, CallFailure> {
+        let started = tokio::time::Instant::now();
         let mut router = self.inner.clients.router.clone();
         let request = TrackPaymentRequest {
             payment_hash: payment_hash.as_bytes().to_vec(),
             no_inflight_updates: false,
         };
-        let mut stream = match call(
-            self.timeout(),
-            "TrackPaymentV2",
-            router.track_payment_v2(request),
-        )
-        .await
+        let mut stream = match call(deadline, "TrackPaymentV2", router.track_payment_v2(request))
+            .await
         {
             Ok(stream) => stream,
             Err(CallFailure::Node(status)) if status.code() == Code::NotFound => return Ok(None),
             Err(failure) => return Err(failure),
         };
-        match tokio::time::timeout(self.timeout(), stream.message()).await {
+        let left = deadline.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, stream.message()).await {
             Ok(Ok(Some(payment))) => Ok(Some(payment)),
             Ok(Ok(None)) => Err(CallFailure::Lost(
                 "TrackPaymentV2 ended without an update".into(),
             )),
             Ok(Err(status)) if status.code() == Code::NotFound => Ok(None),
-            Ok(Err(status)) => Err(CallFailure::from_status(status)),
-            Err(_) => Err(CallFailure::deadline("TrackPaymentV2", self.timeout())),
+            Ok(Err(status)) => Err(classify(status)),
+            Err(_) => Err(CallFailure::deadline("lnd", "TrackPaymentV2", deadline)),
         }
     }
 
-    /// Reads payment updates until a final one or `deadline`; anything unclear is `Pending`.
-    async fn final_state(
-        stream: &mut Streaming<lnrpc::Payment>,
-        payment_hash: &PaymentHash,
-        deadline: tokio::time::Instant,
-    ) -> PaymentStatus {
-        loop {
-            match tokio::time::timeout_at(deadline, stream.message()).await {
-                Ok(Ok(Some(update))) => {
-                    let status = mapping::payment_status(payment_hash, &update);
-                    if status.is_final() {
-                        return status;
-                    }
-                }
-                // The stream ended, broke, or time ran out: the payment may still go through.
-                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return PaymentStatus::Pending,
-            }
-        }
-    }
-
-    /// The state of an existing payment, or `Pending` when it cannot be read.
-    async fn existing_state(&self, payment_hash: &PaymentHash) -> PaymentStatus {
-        match self.track(payment_hash).await {
-            Ok(Some(payment)) => mapping::payment_status(payment_hash, &payment),
-            Ok(None) | Err(_) => PaymentStatus::Pending,
-        }
+    pub(crate) fn clients(&self) -> &Clients {
+        &self.inner.clients
     }
 }
 
@@ -232,7 +209,7 @@ impl Wallet for LndWallet {
             client.channel_balance(lnrpc::ChannelBalanceRequest {}),
         )
         .await
-        .map_err(CallFailure::into_error)?;
+        .map_err(lnd_error)?;
         let local = balance
             .local_balance
             .ok_or_else(|| WalletError::backend(None, "lnd sent no local_balance"))?;
@@ -261,7 +238,7 @@ impl Wallet for LndWallet {
         let mut client = self.inner.clients.lightning.clone();
         let added = call(self.timeout(), "AddInvoice", client.add_invoice(invoice))
             .await
-            .map_err(CallFailure::into_error)?;
+            .map_err(lnd_error)?;
         let decoded = Bolt11::parse(&added.payment_request)?;
         if decoded.payment_hash().as_bytes().as_slice() != added.r_hash.as_slice() {
             return Err(WalletError::backend(
@@ -277,77 +254,10 @@ impl Wallet for LndWallet {
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
-        let network = self.network().await;
-        let checked = check_payable(&request, network.as_ref())?;
-        let payment_hash = checked.invoice.payment_hash();
-        let _one_at_a_time = self.inner.locks.lock(&payment_hash).await;
-        let response = |status| PaymentResponse {
-            checking_id: payment_hash,
-            status,
-        };
-
-        // Never pay twice: a payment lnd knows of is reported, unless it failed for good.
-        match self.track(&payment_hash).await {
-            Ok(Some(existing)) => {
-                let status = mapping::payment_status(&payment_hash, &existing);
-                if !status.is_failed() {
-                    return Ok(response(status));
-                }
-            }
-            Ok(None) => {}
-            Err(failure) => return Err(PayError::not_sent(failure.into_error())),
-        }
-
-        let send = SendPaymentRequest {
-            payment_request: request.bolt11.trim().to_owned(),
-            amt_msat: if checked.amount_supplied {
-                to_i64(checked.amount_msat)
-            } else {
-                0
-            },
-            fee_limit_msat: to_i64(request.max_fee_msat),
-            timeout_seconds: i32::try_from(request.timeout.as_secs().max(1)).unwrap_or(i32::MAX),
-            no_inflight_updates: false,
-            allow_self_payment: false,
-            ..SendPaymentRequest::default()
-        };
-        let deadline = tokio::time::Instant::now() + request.timeout;
-        let mut router = self.inner.clients.router.clone();
-        let started = tokio::time::timeout_at(deadline, router.send_payment_v2(send)).await;
-        let status = match started {
-            // The request may be at the node already.
-            Err(_) => PaymentStatus::Pending,
-            Ok(Ok(stream)) => {
-                Self::final_state(&mut stream.into_inner(), &payment_hash, deadline).await
-            }
-            Ok(Err(status)) => match CallFailure::from_status(status) {
-                CallFailure::NotConnected(message) => {
-                    return Err(PayError::not_sent(WalletError::Unavailable(message)));
-                }
-                CallFailure::Lost(_) => PaymentStatus::Pending,
-                CallFailure::Node(status) if status.code() == Code::AlreadyExists => {
-                    self.existing_state(&payment_hash).await
-                }
-                CallFailure::Node(status) if is_auth_error(&status) => {
-                    return Err(PayError::not_sent(node_error(&status)));
-                }
-                CallFailure::Node(status) => {
-                    // lnd's pre-flight refusals come before any payment record exists. Check,
-                    // and report what is there if anything is.
-                    match self.track(&payment_hash).await {
-                        Ok(None) => {
-                            return Err(PayError::not_sent(WalletError::backend(
-                                Some(status.code() as i64),
-                                format!("lnd refused the payment: {}", status.message()),
-                            )));
-                        }
-                        Ok(Some(payment)) => mapping::payment_status(&payment_hash, &payment),
-                        Err(_) => PaymentStatus::Pending,
-                    }
-                }
-            },
-        };
-        Ok(response(status))
+        self.inner
+            .payments
+            .pay(&crate::pay::Driver { wallet: self }, request)
+            .await
     }
 
     async fn get_invoice_status(
@@ -372,7 +282,7 @@ impl Wallet for LndWallet {
             Err(CallFailure::Node(status)) if status.code() == Code::NotFound => {
                 Ok(InvoiceStatus::Unknown)
             }
-            Err(failure) => Err(failure.into_error()),
+            Err(failure) => Err(lnd_error(failure)),
         }
     }
 
@@ -380,11 +290,14 @@ impl Wallet for LndWallet {
         &self,
         checking_id: &PaymentHash,
     ) -> Result<PaymentStatus, WalletError> {
-        match self.track(checking_id).await {
-            Ok(Some(payment)) => Ok(mapping::payment_status(checking_id, &payment)),
-            Ok(None) => Ok(PaymentStatus::Unknown),
-            Err(failure) => Err(failure.into_error()),
-        }
+        let payment = self
+            .track(checking_id, self.timeout())
+            .await
+            .map_err(lnd_error)?;
+        Ok(payment_status(
+            checking_id,
+            &payment.iter().map(mapping::attempt).collect::<Vec<_>>(),
+        ))
     }
 
     async fn paid_invoices_stream(
@@ -408,7 +321,7 @@ impl Wallet for LndWallet {
             client.subscribe_invoices(subscription),
         )
         .await
-        .map_err(CallFailure::into_error)?;
+        .map_err(lnd_error)?;
         Ok(crate::stream::paid_invoices(stream, after))
     }
 
@@ -484,7 +397,7 @@ impl Wallet for LndWallet {
     }
 
     async fn node_info(&self) -> Result<NodeInfo, WalletError> {
-        let info = self.get_info().await?;
+        let info = self.get_info(self.timeout()).await?;
         let balance = self.status().await?;
         Ok(NodeInfo {
             pubkey: info.identity_pubkey,
@@ -509,7 +422,7 @@ impl Wallet for LndWallet {
             client.list_channels(lnrpc::ListChannelsRequest::default()),
         )
         .await
-        .map_err(CallFailure::into_error)?;
+        .map_err(lnd_error)?;
         let msat = |sat: i64| u64::try_from(sat).unwrap_or(0).saturating_mul(1_000);
         Ok(channels
             .channels
@@ -533,7 +446,7 @@ impl Wallet for LndWallet {
             client.list_peers(lnrpc::ListPeersRequest::default()),
         )
         .await
-        .map_err(CallFailure::into_error)?;
+        .map_err(lnd_error)?;
         Ok(peers
             .peers
             .into_iter()

@@ -1,0 +1,119 @@
+//! Remote calls: the one way every backend sorts a call that got no result.
+//!
+//! What matters for money is whether the request can have reached the node. A backend knows its
+//! transport (a refused unix-socket connect, a TCP connect error inside hyper, a reqwest connect
+//! error) and sorts each failure into [`CallFailure`]; everything after that, from the payment
+//! protocol's classification to the errors callers see, is decided here, once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::WalletError;
+use crate::pay::Dispatched;
+
+/// Why a remote call got no result. `E` is what the node answers errors with (a gRPC status, a
+/// JSON-RPC error object, an HTTP answer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallFailure<E> {
+    /// No connection was made: the node cannot have seen the request.
+    NotConnected(String),
+    /// The request may have reached the node: the connection broke or the deadline passed after
+    /// it was written, or the answer could not be read.
+    Lost(String),
+    /// The node answered with an error.
+    Node(E),
+}
+
+impl<E> CallFailure<E> {
+    /// The failure of a call that did not answer within `deadline`.
+    pub fn deadline(node: &str, what: &str, deadline: Duration) -> Self {
+        Self::Lost(format!(
+            "{node} did not answer {what} within {} ms",
+            deadline.as_millis()
+        ))
+    }
+
+    /// The error for a call whose failure is safe to report as an error (anything but a
+    /// payment): a transport failure is [`WalletError::Unavailable`], the node's own error is
+    /// what `node` makes of it.
+    pub fn into_error(self, node: impl FnOnce(E) -> WalletError) -> WalletError {
+        match self {
+            Self::NotConnected(message) | Self::Lost(message) => WalletError::Unavailable(message),
+            Self::Node(error) => node(error),
+        }
+    }
+
+    /// The outcome of a payment dispatch that failed this way: never connected is
+    /// [`Dispatched::NotSent`], lost is [`Dispatched::Unanswered`], and the node's own error is
+    /// what `node` makes of it (only the backend knows which of its errors are documented
+    /// refusals).
+    pub fn into_dispatched(self, node: impl FnOnce(E) -> Dispatched) -> Dispatched {
+        match self {
+            Self::NotConnected(message) => Dispatched::NotSent(WalletError::Unavailable(message)),
+            Self::Lost(message) => Dispatched::Unanswered(message),
+            Self::Node(error) => node(error),
+        }
+    }
+}
+
+/// Runs `call`, giving up after `deadline` with [`CallFailure::Lost`]: the request may have been
+/// written before time ran out. `node` and `what` name the node and the call in the message.
+pub async fn call_within<T, E, F>(
+    deadline: Duration,
+    node: &str,
+    what: &str,
+    call: F,
+) -> Result<T, CallFailure<E>>
+where
+    F: Future<Output = Result<T, CallFailure<E>>>,
+{
+    match tokio::time::timeout(deadline, call).await {
+        Ok(result) => result,
+        Err(_) => Err(CallFailure::deadline(node, what, deadline)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_past_its_deadline_is_lost_not_refused() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, CallFailure<()>>(())
+        };
+        let failure = call_within(Duration::from_secs(5), "lnd", "GetInfo", slow)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failure,
+            CallFailure::Lost("lnd did not answer GetInfo within 5000 ms".into())
+        );
+    }
+
+    #[test]
+    fn transport_failures_are_unavailable_and_node_errors_are_the_backends() {
+        let lost: CallFailure<i32> = CallFailure::Lost("reset".into());
+        assert!(lost.into_error(|_| unreachable!()).is_retryable());
+        let node: CallFailure<i32> = CallFailure::Node(205);
+        assert_eq!(
+            node.into_error(|code| WalletError::backend(Some(i64::from(code)), "no route")),
+            WalletError::backend(Some(205), "no route")
+        );
+    }
+
+    #[test]
+    fn a_dispatch_that_never_connected_sent_nothing_and_a_lost_one_is_unanswered() {
+        let never: CallFailure<()> = CallFailure::NotConnected("refused".into());
+        assert!(matches!(
+            never.into_dispatched(|()| unreachable!()),
+            Dispatched::NotSent(WalletError::Unavailable(_))
+        ));
+        let lost: CallFailure<()> = CallFailure::Lost("reset".into());
+        assert!(matches!(
+            lost.into_dispatched(|()| unreachable!()),
+            Dispatched::Unanswered(_)
+        ));
+    }
+}
