@@ -18,6 +18,8 @@ pub(crate) fn run() -> Result<(), String> {
             "warnings",
         ]),
     )?;
+    eprintln!("==> cargo xtask tidy");
+    crate::tidy::run()?;
     step("cargo test", &mut cargo(&["test", "--workspace"]))?;
     step(
         "cargo doc (warnings are errors)",

@@ -537,18 +537,45 @@ pub async fn a_payment_whose_answer_is_lost_is_never_failed_nor_paid_twice(
         "paying again reports the first payment"
     );
     dispatched_once(&bed, &target).await?;
+    paid_exactly_once(&bed, &target, start, 9_000, &status).await
+}
+
+/// After `settled` (a success), checks that the wallet's balance moved from `start` by the
+/// amount and fee once (where balances are exact), and that the payee was paid.
+pub(crate) async fn paid_exactly_once(
+    bed: &TestBed,
+    target: &InvoiceResponse,
+    start: u64,
+    amount_msat: u64,
+    settled: &PaymentStatus,
+) -> Verdict {
     if bed.exact_balances {
-        let PaymentStatus::Succeeded { fee_msat, .. } = status else {
-            return Err(fail("filtered for Succeeded"));
+        let PaymentStatus::Succeeded { fee_msat, .. } = settled else {
+            return Err(fail(format!("expected a success, got {settled:?}")));
         };
         balance_becomes(
             &*bed.wallet,
-            start.saturating_sub(9_000 + fee_msat),
-            t.event,
+            start.saturating_sub(amount_msat + fee_msat),
+            bed.timing.event,
         )
         .await?;
     }
-    wait_paid(&bed, &target).await?;
+    wait_paid(bed, target).await?;
+    Ok(())
+}
+
+/// Waits for the wallet's payment of `target` to succeed, then checks that one attempt was
+/// dispatched and the payee was paid.
+pub(crate) async fn settles_once(bed: &TestBed, target: &InvoiceResponse) -> Verdict {
+    payment_reaches(
+        &*bed.wallet,
+        &target.checking_id,
+        bed.timing.event,
+        PaymentStatus::is_succeeded,
+    )
+    .await?;
+    dispatched_once(bed, target).await?;
+    wait_paid(bed, target).await?;
     Ok(())
 }
 

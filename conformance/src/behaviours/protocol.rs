@@ -9,10 +9,11 @@ use wallet_core::{
     PaymentStatus,
 };
 
-use crate::behaviours::payments::{dispatched_once, dispatched_times, pay, request, wait_paid};
+use crate::behaviours::payments::{
+    dispatched_once, dispatched_times, paid_exactly_once, pay, request, settles_once,
+};
 use crate::fixtures::{
-    balance, balance_becomes, bounded, eventually, invoice, invoice_status, payment_reaches,
-    random_payment_hash,
+    balance, bounded, eventually, invoice, invoice_status, payment_reaches, random_payment_hash,
 };
 use crate::verdict::{Context, Stop, Verdict, fail};
 use crate::{SpoiledAnswer, TestBed, ensure, ensure_eq};
@@ -70,6 +71,20 @@ async fn try_pay(
 ) -> Result<Result<PaymentResponse, PayError>, Stop> {
     let deadline = request.timeout + bed.timing.event;
     bounded(deadline, "pay_invoice", bed.wallet.pay_invoice(request)).await
+}
+
+/// Checks that a payment whose outcome the wallet may not know yet was reported `Pending`, or
+/// `Succeeded` if it learned that: never `Failed`, `Unknown` or "not sent".
+fn pending_or_succeeded(answer: Result<PaymentResponse, PayError>, what: &str) -> Verdict {
+    match answer {
+        Ok(PaymentResponse {
+            status: PaymentStatus::Pending | PaymentStatus::Succeeded { .. },
+            ..
+        }) => Ok(()),
+        other => Err(fail(format!(
+            "{what} must be Pending (or Succeeded), got {other:?}"
+        ))),
+    }
 }
 
 /// Paying an invoice again after it expired, when the first payment succeeded, reports that
@@ -160,18 +175,10 @@ pub async fn a_lost_answer_after_an_earlier_failure_is_pending_not_failed(bed: T
     bed.faults
         .spoil_next_payment_answer(SpoiledAnswer::Lost, LATE_DISPATCH)
         .await?;
-    match try_pay(&bed, request(&target, &bed)).await? {
-        Ok(PaymentResponse {
-            status: PaymentStatus::Pending | PaymentStatus::Succeeded { .. },
-            ..
-        }) => {}
-        other => {
-            return Err(fail(format!(
-                "a retry whose answer was lost must be Pending (or Succeeded), whatever an \
-                 earlier attempt did; got {other:?}"
-            )));
-        }
-    }
+    pending_or_succeeded(
+        try_pay(&bed, request(&target, &bed)).await?,
+        "a retry whose answer was lost, whatever an earlier attempt did,",
+    )?;
     let settled = payment_reaches(
         &*bed.wallet,
         &target.checking_id,
@@ -182,19 +189,7 @@ pub async fn a_lost_answer_after_an_earlier_failure_is_pending_not_failed(bed: T
     let again = pay(&bed, request(&target, &bed)).await?;
     ensure_eq!(again.status, settled, "paying again reports the retry");
     dispatched_times(&bed, &target, 2).await?;
-    if bed.exact_balances {
-        let PaymentStatus::Succeeded { fee_msat, .. } = settled else {
-            return Err(fail("filtered for Succeeded"));
-        };
-        balance_becomes(
-            &*bed.wallet,
-            start.saturating_sub(5_000 + fee_msat),
-            t.event,
-        )
-        .await?;
-    }
-    wait_paid(&bed, &target).await?;
-    Ok(())
+    paid_exactly_once(&bed, &target, start, 5_000, &settled).await
 }
 
 /// An empty answer (`{}`, an empty message) or an unreadable one to a payment the node has not
@@ -209,26 +204,11 @@ pub async fn an_empty_or_junk_pay_answer_is_pending_never_unknown_or_failed(
         bed.faults
             .spoil_next_payment_answer(answer, LATE_DISPATCH)
             .await?;
-        match try_pay(&bed, request(&target, &bed)).await? {
-            Ok(PaymentResponse {
-                status: PaymentStatus::Pending | PaymentStatus::Succeeded { .. },
-                ..
-            }) => {}
-            other => {
-                return Err(fail(format!(
-                    "a payment answered {answer:?} must be Pending (or Succeeded), got {other:?}"
-                )));
-            }
-        }
-        payment_reaches(
-            &*bed.wallet,
-            &target.checking_id,
-            t.event,
-            PaymentStatus::is_succeeded,
-        )
-        .await?;
-        dispatched_once(&bed, &target).await?;
-        wait_paid(&bed, &target).await?;
+        pending_or_succeeded(
+            try_pay(&bed, request(&target, &bed)).await?,
+            &format!("a payment answered {answer:?}"),
+        )?;
+        settles_once(&bed, &target).await?;
     }
     Ok(())
 }
@@ -271,14 +251,7 @@ pub async fn records_about_another_hash_are_never_believed(bed: TestBed) -> Verd
     bed.faults.misdirect_lookups(None).await?;
     verdict?;
 
-    payment_reaches(
-        &*bed.wallet,
-        &target.checking_id,
-        t.event,
-        PaymentStatus::is_succeeded,
-    )
-    .await?;
-    dispatched_once(&bed, &target).await?;
+    settles_once(&bed, &target).await?;
     let status = invoice_status(&*bed.wallet, &own.checking_id, t.event).await?;
     ensure_eq!(
         status,
@@ -305,17 +278,10 @@ async fn misdirected_lookups_are_not_believed(
             }
         }
     }
-    match try_pay(bed, request(target, bed)).await? {
-        Ok(PaymentResponse {
-            status: PaymentStatus::Succeeded { .. } | PaymentStatus::Pending,
-            ..
-        }) => {}
-        other => {
-            return Err(fail(format!(
-                "paying while the node answers lookups about another hash: {other:?}"
-            )));
-        }
-    }
+    pending_or_succeeded(
+        try_pay(bed, request(target, bed)).await?,
+        "a payment while the node answers lookups about another hash",
+    )?;
     bed.faults
         .misdirect_lookups(Some(lapsed.checking_id))
         .await?;
@@ -392,14 +358,5 @@ pub async fn a_slow_node_cannot_stretch_a_payment_past_its_timeout(bed: TestBed)
         "paying once the node is quick: {:?}",
         paid.status
     );
-    payment_reaches(
-        &*bed.wallet,
-        &target.checking_id,
-        t.event,
-        PaymentStatus::is_succeeded,
-    )
-    .await?;
-    dispatched_once(&bed, &target).await?;
-    wait_paid(&bed, &target).await?;
-    Ok(())
+    settles_once(&bed, &target).await
 }

@@ -158,7 +158,8 @@ where
 
 /// Has `wallet` issue an invoice and `payer` pay it, retrying both while the backend is
 /// unreachable or the outcome unclear (safe: paying again reports the first payment). An invoice
-/// the node failed (some backends fail open invoices when they restart) is replaced by a new one.
+/// the node failed or refused to pay (some backends fail open invoices when they restart, and
+/// then refuse to retry them) is replaced by a new one.
 /// Returns the hash of the invoice that got paid.
 async fn issue_and_pay(
     wallet: Arc<dyn wallet_core::Wallet>,
@@ -180,13 +181,16 @@ async fn issue_and_pay(
                     Ok(response) if response.status == PaymentStatus::Pending => Err(
                         wallet_core::WalletError::Unavailable("still pending".into()),
                     ),
-                    Ok(response) => Ok(response.status),
+                    Ok(response) => Ok(Some(response.status)),
+                    // Refused, nothing sent (a node that will not retry a hash it failed):
+                    // another invoice will do.
+                    Err(err) if !err.reason().is_retryable() => Ok(None),
                     Err(err) => Err(err.into_reason()),
                 }
             }
         })
         .await?;
-        if status.is_succeeded() {
+        if status.as_ref().is_some_and(PaymentStatus::is_succeeded) {
             return Ok(invoice.checking_id);
         }
         if tokio::time::Instant::now() >= deadline {

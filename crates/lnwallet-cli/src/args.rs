@@ -4,13 +4,23 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// The exit codes, shown by `--help`; scripts depend on them.
+const EXIT_CODES: &str = "Exit codes:
+  0  done; for pay and payment-status: the payment succeeded
+     (invoice-status exits 0 for any state it could read)
+  1  error; for pay: nothing was sent
+  2  bad usage
+  3  the payment failed (the node said so; nothing left)
+  4  the payment is pending: money may be moving, check again with payment-status
+  5  payment-status: the node knows no payment of this hash";
+
 /// A command line for any Lightning funding source, configured with LNbits' settings.
 ///
 /// Settings come from the environment, an optional env file, `--set KEY=VALUE` and
 /// `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
 /// in-memory FakeWallet, whose state lasts for one command (try `demo`).
 #[derive(Debug, Parser)]
-#[command(name = "lnwallet", version, about, long_about)]
+#[command(name = "lnwallet", version, about, long_about, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
     /// The backend class, as LNBITS_BACKEND_WALLET_CLASS (e.g. FakeWallet).
     #[arg(long, global = true, value_name = "CLASS")]

@@ -1,7 +1,9 @@
 //! `lnwallet`: a command line for any Lightning funding source, configured the LNbits way.
 //!
-//! Exit codes: 0 done (a payment succeeded); 1 error, nothing was sent; 2 bad usage; 3 the
-//! payment failed; 4 the payment is pending (check again with `payment-status`).
+//! Exit codes, stable for scripts: 0 done (for `pay` and `payment-status`: the payment
+//! succeeded; `invoice-status` exits 0 for any state it could read); 1 error, and for `pay`
+//! nothing was sent; 2 bad usage; 3 the payment failed; 4 the payment is pending (check again
+//! with `payment-status`); 5 `payment-status` of a hash the node does not know.
 
 mod amount;
 mod args;
@@ -35,7 +37,7 @@ impl From<WalletError> for Failure {
     fn from(err: WalletError) -> Self {
         Self {
             message: err.to_string(),
-            exit_code: 1,
+            exit_code: exit::ERROR,
         }
     }
 }
@@ -119,10 +121,15 @@ async fn run(cli: Cli, format: Format) -> Result<(), Failure> {
             request.amount_msat = amount_msat;
             let response = wallet.pay_invoice(request).await.map_err(|err| Failure {
                 message: err.to_string(),
-                exit_code: 1,
+                exit_code: exit::ERROR,
             })?;
             format.print(&response, || output::payment(&response));
-            return payment_exit(&response.status);
+            // After a dispatch, "the node has no record" is pending, never unknown.
+            let status = match response.status {
+                PaymentStatus::Unknown => PaymentStatus::Pending,
+                status => status,
+            };
+            return payment_exit(&status);
         }
         Command::InvoiceStatus { payment_hash } => {
             let status = wallet
@@ -147,17 +154,30 @@ async fn run(cli: Cli, format: Format) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The exit codes of the README's table, which scripts depend on: keep them.
+mod exit {
+    pub(crate) const ERROR: u8 = 1;
+    pub(crate) const USAGE: u8 = 2;
+    pub(crate) const FAILED: u8 = 3;
+    pub(crate) const PENDING: u8 = 4;
+    pub(crate) const UNKNOWN: u8 = 5;
+}
+
 fn payment_exit(status: &PaymentStatus) -> Result<(), Failure> {
     match status {
+        PaymentStatus::Succeeded { .. } => Ok(()),
         PaymentStatus::Failed { reason } => Err(Failure {
             message: format!("payment failed: {reason}"),
-            exit_code: 3,
+            exit_code: exit::FAILED,
         }),
         PaymentStatus::Pending => Err(Failure {
             message: "payment pending: check again with payment-status".into(),
-            exit_code: 4,
+            exit_code: exit::PENDING,
         }),
-        PaymentStatus::Succeeded { .. } | PaymentStatus::Unknown => Ok(()),
+        PaymentStatus::Unknown => Err(Failure {
+            message: "the node knows no payment of this hash".into(),
+            exit_code: exit::UNKNOWN,
+        }),
     }
 }
 
@@ -168,7 +188,7 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|err| Failure {
                 message: format!("cannot read {}: {err}", path.display()),
-                exit_code: 1,
+                exit_code: exit::ERROR,
             })?;
             Settings::from_dotenv(&text)?
         }
@@ -179,7 +199,7 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(Failure {
                 message: format!("--set takes KEY=VALUE, got {pair:?}"),
-                exit_code: 2,
+                exit_code: exit::USAGE,
             });
         };
         settings.set(key.trim(), value);
@@ -218,7 +238,7 @@ async fn watch(
         tokio::select! {
             item = next => match item {
                 None => break,
-                Some(None) => return Err(Failure { message: "the stream ended".into(), exit_code: 1 }),
+                Some(None) => return Err(Failure { message: "the stream ended".into(), exit_code: exit::ERROR }),
                 Some(Some(Err(err))) => return Err(err.into()),
                 Some(Some(Ok(paid))) => {
                     seen += 1;

@@ -240,3 +240,123 @@ fn watch_stops_after_its_timeout() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), "");
 }
+
+/// Runs `lnwallet` with `args` off the async runtime, so a simulator in this process keeps
+/// serving while it waits.
+async fn lnwallet_async(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        lnwallet(&args)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_follow_the_documented_table() {
+    use wallet_core::{InvoiceRequest, Wallet};
+
+    let dir = std::env::temp_dir().join(format!("lnwallet-cli-exits-{}", std::process::id()));
+    let network = wallet_fake::FakeNetwork::new();
+    let node = network
+        .add_node(wallet_fake::NodeConfig::new("cli-payer"))
+        .unwrap();
+    let payee = wallet_fake::FakeWallet::new(
+        network
+            .add_node(wallet_fake::NodeConfig::new("cli-payee"))
+            .unwrap(),
+    );
+    let control = node.control();
+    let cln = cln_sim::ClnSimulator::start(node, dir.clone())
+        .await
+        .unwrap();
+    let socket = format!("CORELIGHTNING_RPC={}", cln.socket_path().display());
+    let run = |rest: &[&str]| {
+        let mut args = vec![
+            "--set".to_owned(),
+            "LNBITS_BACKEND_WALLET_CLASS=CoreLightningWallet".to_owned(),
+            "--set".to_owned(),
+            socket.clone(),
+        ];
+        args.extend(rest.iter().map(|arg| (*arg).to_owned()));
+        lnwallet_async(args)
+    };
+    let invoice = |expiry: u64| {
+        let payee = payee.clone();
+        async move {
+            payee
+                .create_invoice(
+                    InvoiceRequest::new(100_000).expiry(std::time::Duration::from_secs(expiry)),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let code = |output: &Output| output.status.code();
+
+    let paid = invoice(600).await;
+    let hash = paid.checking_id.to_hex();
+    let output = run(&["pay", &paid.payment_request, "--max-fee", "5sat"]).await;
+    assert_eq!(code(&output), Some(0), "succeeded: {}", stderr(&output));
+    assert_eq!(code(&run(&["payment-status", &hash]).await), Some(0));
+
+    control.fail_next_payment(wallet_core::FailureReason::NoRoute);
+    let failed = invoice(600).await;
+    let output = run(&["pay", &failed.payment_request, "--max-fee", "5sat"]).await;
+    assert_eq!(code(&output), Some(3), "failed: {}", stderr(&output));
+    let output = run(&["payment-status", &failed.checking_id.to_hex()]).await;
+    assert_eq!(code(&output), Some(3), "{}", stderr(&output));
+
+    control.stall_next_payment();
+    let stalled = invoice(600).await;
+    let output = run(&[
+        "pay",
+        &stalled.payment_request,
+        "--max-fee",
+        "5sat",
+        "--timeout",
+        "1",
+    ])
+    .await;
+    assert_eq!(code(&output), Some(4), "pending: {}", stderr(&output));
+    let output = run(&["payment-status", &stalled.checking_id.to_hex()]).await;
+    assert_eq!(code(&output), Some(4), "{}", stderr(&output));
+
+    let output = run(&["payment-status", &"00".repeat(32)]).await;
+    assert_eq!(code(&output), Some(5), "unknown: {}", stderr(&output));
+
+    let lapsed = invoice(1).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let output = run(&["pay", &lapsed.payment_request, "--max-fee", "5sat"]).await;
+    assert_eq!(code(&output), Some(1), "not sent: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("payment not sent"),
+        "{}",
+        stderr(&output)
+    );
+
+    for any_state in [&hash, &lapsed.checking_id.to_hex(), &"00".repeat(32)] {
+        let output = run(&["invoice-status", any_state]).await;
+        assert_eq!(code(&output), Some(0), "{}", stderr(&output));
+    }
+
+    let output = run(&["pay", "not-an-invoice", "--max-fee", "5sat"]).await;
+    assert_eq!(code(&output), Some(1));
+    control.release_all(wallet_fake::Release::Succeed);
+    cln.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let output = lnwallet(&["--help"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    for line in [
+        "1  error; for pay: nothing was sent",
+        "4  the payment is pending",
+        "5  payment-status: the node knows no payment of this hash",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}

@@ -1,4 +1,4 @@
-//! Deadlines on remote calls (DESIGN rule 6).
+//! Deadlines on remote calls (contract rule 6).
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! TLS by default (DESIGN rule 10): plaintext only where nothing can be read on the way.
+//! TLS by default (contract rule 10): plaintext only where nothing can be read on the way.
 
 use std::net::IpAddr;
 

@@ -1,7 +1,7 @@
 //! Payment hashes, preimages and description hashes.
 //!
-//! A [`PaymentHash`] is the `checking_id` of every invoice and payment on every backend (DESIGN
-//! rule 4), written as lowercase hex. A [`Preimage`] never shows itself in `Debug` output: the
+//! A [`PaymentHash`] is the `checking_id` of every invoice and payment on every backend
+//! (contract rule 4), written as lowercase hex. A [`Preimage`] never shows itself in `Debug` output: the
 //! preimage of an unpaid invoice is the secret that releases its money.
 
 use std::fmt;

@@ -21,23 +21,28 @@ pub struct StatusResponse {
 /// A Lightning funding source: LNbits' `Wallet` base class, with the money-safety rules made
 /// part of the contract.
 ///
-/// Every implementation promises, and the `wallet-conformance` suite checks:
+/// Every implementation keeps the rules of [`crate::contract`], which the `wallet-conformance`
+/// suite checks. In short:
 ///
 /// 1. **Failed means failed.** [`PaymentStatus::Failed`] only when the node said so for good.
 ///    Timeouts, transport and parse errors, unknown native states and "not found right after
 ///    dispatch" are [`PaymentStatus::Pending`] (or `Unknown` for a status query).
 /// 2. **`Err` means nothing was sent.** See [`PayError`].
 /// 3. **Never pay twice.** `pay_invoice` is idempotent per payment hash, also under concurrent
-///    calls: a second call reports the first payment's state instead of sending again. Only a
-///    payment the node reported failed is attempted again.
+///    calls and after an invoice expired: the node is asked about the hash first, and a payment
+///    in flight or paid is reported instead of sent again. Only evidence about a new dispatch
+///    can make it `Failed`. [`crate::pay::Payments`] implements this for every backend.
 /// 4. **One id.** The `checking_id` of invoices and payments is the payment hash.
 /// 5. **Unknown is not failed.** A hash the node never saw is `Unknown`. Preimages are checked
 ///    against the payment hash before they are reported.
-/// 6. **Bounded calls.** Every remote call has a deadline; `pay_invoice` returns `Pending` when
-///    [`PayInvoiceRequest::timeout`] passes.
+/// 6. **Bounded calls.** Every remote call has a deadline; [`PayInvoiceRequest::timeout`] bounds
+///    the whole of `pay_invoice`, which returns `Pending` when it passes.
 /// 7. **No missed notification.** See [`Wallet::paid_invoices_stream`].
 /// 8. **Features are data.** Every call outside [`Wallet::features`] returns
 ///    [`WalletError::Unsupported`].
+///
+/// Rules 9 to 13 (millisatoshis, secrets, bad input, untrusted nodes, the contract in the
+/// repository) are in [`crate::contract`].
 ///
 /// Callers moving money should write down that a payment was attempted before calling
 /// `pay_invoice`, and after any `Pending` result call [`Wallet::get_payment_status`] until it is

@@ -307,9 +307,7 @@ impl FakeNode {
         &self,
         payment_hash: &PaymentHash,
     ) -> Result<Option<PaymentSnapshot>, FakeNodeError> {
-        let faults = self.lookup_faults()?;
-        tokio::time::sleep(faults.delay).await;
-        self.payment(&faults.answered_hash(payment_hash))
+        self.looked_up(payment_hash, Self::payment).await
     }
 
     /// The invoice of `payment_hash` as a client's lookup sees it: after the lookup delay, and
@@ -318,9 +316,18 @@ impl FakeNode {
         &self,
         payment_hash: &PaymentHash,
     ) -> Result<Option<InvoiceSnapshot>, FakeNodeError> {
+        self.looked_up(payment_hash, Self::invoice).await
+    }
+
+    /// `read` of `payment_hash` with the lookup faults applied.
+    async fn looked_up<T>(
+        &self,
+        payment_hash: &PaymentHash,
+        read: fn(&Self, &PaymentHash) -> Result<T, FakeNodeError>,
+    ) -> Result<T, FakeNodeError> {
         let faults = self.lookup_faults()?;
         tokio::time::sleep(faults.delay).await;
-        self.invoice(&faults.answered_hash(payment_hash))
+        read(self, &faults.answered_hash(payment_hash))
     }
 
     /// Waits until the payment of `payment_hash` is final or `timeout` passes, and returns it as

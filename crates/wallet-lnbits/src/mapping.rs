@@ -1,4 +1,5 @@
-//! LNbits' answers mapped onto the wallet-core states, exactly as DESIGN's rules require.
+//! LNbits' answers mapped onto the wallet-core states, as the contract's rules require
+//! ([`wallet_core::contract`]).
 //!
 //! Pure functions over parsed answers, so that every row of LNbits' scenario table (success,
 //! failure, missing data, bad JSON, unknown status, not found) is a unit test.

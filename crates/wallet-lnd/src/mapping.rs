@@ -1,4 +1,5 @@
-//! lnd's invoice and payment states mapped onto wallet-core's, as DESIGN requires.
+//! lnd's invoice and payment states mapped onto wallet-core's, as the contract requires
+//! ([`wallet_core::contract`]).
 
 use lnd_grpc::lnrpc::invoice::InvoiceState;
 use lnd_grpc::lnrpc::payment::PaymentStatus as LndPaymentStatus;
