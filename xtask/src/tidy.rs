@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::workspace_root;
 
-/// The crates that implement [`Wallet`] for a kind of node. They run wallet-core's payment
+/// The crates that implement `Wallet` for a kind of node. They run wallet-core's payment
 /// protocol and never re-implement a piece of it.
 const BACKENDS: &[&str] = &[
     "crates/wallet-fake",

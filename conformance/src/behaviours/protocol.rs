@@ -312,8 +312,9 @@ async fn payment_lookup(
 }
 
 /// `PayInvoiceRequest::timeout` bounds the whole call, lookups included: a node slower than the
-/// timeout makes `pay_invoice` return in time, with nothing sent or `Pending`, never `Failed`;
-/// paying again once the node is quick pays once.
+/// timeout makes `pay_invoice` return in time, `Pending` (an earlier attempt may be in flight
+/// unseen) or, where the backend can tell, with nothing sent; never `Failed`. Paying again once
+/// the node is quick pays once.
 pub async fn a_slow_node_cannot_stretch_a_payment_past_its_timeout(bed: TestBed) -> Verdict {
     let t = bed.timing;
     let target = invoice(&*bed.counterparty, 3_000, t.event).await?;

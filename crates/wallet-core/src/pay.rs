@@ -10,7 +10,8 @@
 //!    refusing it is safe);
 //! 2. take the per-hash lock, so that two calls in this process never race to dispatch;
 //! 3. ask the node about the hash: an attempt in flight or paid is reported as it is, even for an
-//!    invoice that has expired since (rule 3);
+//!    invoice that has expired since (rule 3); a node that cannot be asked in time leaves the
+//!    payment `Pending`, since an earlier call's attempt may be in flight unseen (rule 2);
 //! 4. only when the node has nothing, or only failed attempts, apply the local refusals (expiry,
 //!    network, amount rules, the backend's own checks);
 //! 5. dispatch, and classify the answer against what the node said *before* the dispatch: only
@@ -266,20 +267,29 @@ impl Payments {
         };
 
         // Rule 3: the node is asked about the hash before any local refusal.
-        let before =
-            match tokio::time::timeout_at(deadline, driver.attempts(&payment_hash, left(deadline)))
-                .await
-            {
-                Ok(Ok(attempts)) => attempts,
-                Ok(Err(err)) => return Err(not_sent(err)),
-                Err(_) => {
-                    return Err(not_sent(WalletError::Unavailable(format!(
-                        "the node did not say within the payment's {} ms whether it knows this \
-                     payment; nothing was sent",
-                        request.timeout.as_millis()
-                    ))));
-                }
-            };
+        let before = match tokio::time::timeout_at(
+            deadline,
+            driver.attempts(&payment_hash, left(deadline)),
+        )
+        .await
+        {
+            Ok(Ok(attempts)) => attempts,
+            // Rule 2: an earlier call may have an attempt in flight that nobody can see now, so
+            // an unreachable or slow node is `Pending`, not "nothing was sent". A refusal no wait
+            // can fix (bad credentials) is an error: nothing can be paid this way.
+            Ok(Err(err)) if !err.is_retryable() => return Err(not_sent(err)),
+            Ok(Err(err)) => {
+                tracing::warn!(%payment_hash, %err, "cannot ask the node about the payment: Pending");
+                return respond(PaymentStatus::Pending);
+            }
+            Err(_) => {
+                tracing::warn!(
+                    %payment_hash,
+                    "the node did not say in time whether it has the payment: Pending"
+                );
+                return respond(PaymentStatus::Pending);
+            }
+        };
         let earlier = payment_status(&payment_hash, &before);
         if matches!(
             earlier,
