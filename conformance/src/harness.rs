@@ -51,6 +51,9 @@ pub struct Timing {
     pub short_pay: Duration,
     /// The longest a whole behaviour may take.
     pub behaviour: Duration,
+    /// How long a paid-invoice stream must stay open with nothing to say: longer than any
+    /// per-call deadline of the backend (lnd's `LND_GRPC_TIMEOUT`) and its long-polls.
+    pub quiet: Duration,
 }
 
 impl Default for Timing {
@@ -60,6 +63,7 @@ impl Default for Timing {
             pay: Duration::from_secs(20),
             short_pay: Duration::from_secs(2),
             behaviour: Duration::from_secs(90),
+            quiet: Duration::from_secs(12),
         }
     }
 }

@@ -63,6 +63,8 @@ macro_rules! __behaviour_list {
             subscribing_again_after_dropping_a_stream_works,
             a_restart_ends_the_stream_with_an_error,
             the_supervised_stream_survives_a_restart_without_missing_payments,
+            a_stream_started_without_a_cursor_misses_nothing_across_a_restart_before_its_first_item,
+            a_stream_on_a_quiet_node_stays_open_past_the_call_timeout,
             an_amountless_invoice_reports_the_amount_received,
             paying_succeeds_with_a_valid_preimage_and_fee_within_the_limit,
             paying_twice_sends_once,

@@ -119,6 +119,8 @@ impl Timing {
             event: Duration::from_secs(30),
             pay: Duration::from_secs(60),
             behaviour: Duration::from_secs(300),
+            // Past lnd's default 15 s call deadline.
+            quiet: Duration::from_secs(20),
             ..Self::default()
         }
     }

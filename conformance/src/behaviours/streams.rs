@@ -340,3 +340,75 @@ pub async fn an_amountless_invoice_reports_the_amount_received(bed: TestBed) -> 
     );
     Ok(())
 }
+
+/// A supervised stream started without a cursor pins where it started: an invoice paid while it
+/// reconnects, before it delivered anything, is delivered, once.
+pub async fn a_stream_started_without_a_cursor_misses_nothing_across_a_restart_before_its_first_item(
+    bed: TestBed,
+) -> Verdict {
+    let t = bed.timing;
+    // Long enough to pay in while the stream waits to reconnect.
+    let reconnect_after = Duration::from_secs(2);
+    let config = SupervisorConfig {
+        initial_backoff: reconnect_after,
+        max_backoff: reconnect_after,
+        ..SupervisorConfig::default()
+    };
+    let stream = SupervisedStream::new(Arc::clone(&bed.wallet), None, config);
+    let mut health = stream.health();
+    let (items, mut delivered) = tokio::sync::mpsc::unbounded_channel();
+    let forwarder = tokio::spawn(stream.for_each(move |item| {
+        let _ = items.send(item);
+        async {}
+    }));
+    bounded(
+        t.event,
+        "the supervised stream to connect",
+        health.wait_for(|state| *state == wallet_core::StreamHealth::Connected),
+    )
+    .await?
+    .context("health")?;
+    let target = invoice(&*bed.wallet, 8_000, t.event).await?;
+    bed.faults.restart_backend().await?;
+    // Paid at once: while the stream waits to reconnect, before it delivered anything.
+    pay_successfully(&*bed.counterparty, &target, t.pay).await?;
+    let first = bounded(
+        t.event + reconnect_after * 2,
+        "the invoice paid while the stream reconnected",
+        delivered.recv(),
+    )
+    .await?
+    .context("stream")?
+    .context("item")?;
+    ensure_eq!(
+        first.payment_hash,
+        target.checking_id,
+        "the first item after the restart"
+    );
+    let extra = tokio::time::timeout(Duration::from_secs(1), delivered.recv()).await;
+    ensure!(extra.is_err(), "an extra item arrived: {extra:?}");
+    forwarder.abort();
+    Ok(())
+}
+
+/// A stream on a node with nothing to say stays open past the backend's call deadlines (lnd
+/// answers a quiet subscription only with its first message), then delivers the next payment.
+pub async fn a_stream_on_a_quiet_node_stays_open_past_the_call_timeout(bed: TestBed) -> Verdict {
+    let t = bed.timing;
+    let mut stream = subscribe(&bed, None).await?;
+    if let Ok(item) = tokio::time::timeout(t.quiet, stream.next()).await {
+        return Err(fail(format!(
+            "a stream with nothing to say yielded {item:?} within {} s",
+            t.quiet.as_secs_f32()
+        )));
+    }
+    let created = invoice(&*bed.wallet, 9_000, t.event).await?;
+    pay_successfully(&*bed.counterparty, &created, t.pay).await?;
+    let paid = next_paid(&mut stream, t.event).await?;
+    ensure_eq!(
+        paid.payment_hash,
+        created.checking_id,
+        "the payment after the quiet spell"
+    );
+    Ok(())
+}

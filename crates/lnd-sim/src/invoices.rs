@@ -17,6 +17,7 @@ use wallet_fake::{FakeInvoiceState, FakeNodeError};
 use crate::convert;
 use crate::daemon::{Daemon, status};
 use crate::lightning::InvoiceFields;
+use crate::serve::with_first_message;
 
 fn settle_or_cancel_status(err: FakeNodeError) -> Status {
     match err {
@@ -70,7 +71,7 @@ impl Invoices for Daemon {
                 }
             },
         );
-        Ok(Response::new(stream.boxed()))
+        with_first_message(stream.boxed()).await
     }
 
     async fn cancel_invoice(

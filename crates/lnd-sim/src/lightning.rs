@@ -15,6 +15,7 @@ use wallet_fake::{FakeInvoiceState, InvoiceSnapshot, NewInvoice};
 
 use crate::convert;
 use crate::daemon::{Daemon, status};
+use crate::serve::with_first_message;
 
 /// lnd's longest memo.
 const MAX_MEMO_BYTES: usize = 1024;
@@ -379,7 +380,7 @@ impl Lightning for Daemon {
             },
         );
         let stream = futures::stream::iter(backlog.into_iter().map(Ok)).chain(live);
-        Ok(Response::new(stream.boxed()))
+        with_first_message(stream.boxed()).await
     }
 
     async fn decode_pay_req(

@@ -14,6 +14,7 @@ use wallet_fake::{AnswerFault, AnswerFaultKind, FakePaymentState, PaymentSnapsho
 
 use crate::convert;
 use crate::daemon::{Daemon, status};
+use crate::serve::with_first_message;
 
 /// lnd's network name for an invoice's network.
 pub(crate) fn network_name(currency: &Currency) -> &'static str {
@@ -88,6 +89,35 @@ impl Daemon {
     }
 }
 
+/// A Unix time as Go prints a `time.Time` in UTC (`2026-11-30 08:57:22 +0000 UTC`), which lnd
+/// puts in its messages and clients match on.
+fn go_time(unix_secs: u64) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), in i64 on a time
+    // capped far beyond any invoice's.
+    let secs = i64::try_from(unix_secs.min(253_402_300_799)).unwrap_or(0);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} +0000 UTC",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
 fn checked_amount(invoice: &Bolt11, request: &SendPaymentRequest) -> Result<u64, Status> {
     if request.amt != 0 && request.amt_msat != 0 {
         return Err(Status::unknown("amt and amt_msat are mutually exclusive"));
@@ -154,8 +184,8 @@ impl Router for Daemon {
         }
         if invoice.is_expired() {
             return Err(Status::unknown(format!(
-                "invoice expired. Valid until {} (unix time)",
-                invoice.expires_at()
+                "invoice expired. Valid until {}",
+                go_time(invoice.expires_at())
             )));
         }
         let amount_msat = checked_amount(&invoice, &request)?;
@@ -168,12 +198,8 @@ impl Router for Daemon {
             (msat, _) => msat.max(0) as u64,
         };
         if let Some(fault) = self.node.take_answer_fault() {
-            return Ok(Response::new(self.spoiled(
-                fault,
-                invoice,
-                amount_msat,
-                fee_limit_msat,
-            )?));
+            let spoiled = self.spoiled(fault, invoice, amount_msat, fee_limit_msat)?;
+            return with_first_message(spoiled).await;
         }
         let payment = match self
             .node
@@ -190,9 +216,7 @@ impl Router for Daemon {
             }
             SendOutcome::Dispatched(payment) => payment,
         };
-        Ok(Response::new(
-            self.updates(payment, request.no_inflight_updates),
-        ))
+        with_first_message(self.updates(payment, request.no_inflight_updates)).await
     }
 
     async fn track_payment_v2(
@@ -212,8 +236,19 @@ impl Router for Daemon {
             .await
             .map_err(status)?
             .ok_or_else(|| Status::not_found("payment isn't initiated"))?;
-        Ok(Response::new(
-            self.updates(payment, request.no_inflight_updates),
-        ))
+        with_first_message(self.updates(payment, request.no_inflight_updates)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_go_prints_them_in_utc() {
+        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_time(1_796_029_042), "2026-11-30 08:57:22 +0000 UTC");
+        assert_eq!(go_time(951_782_400), "2000-02-29 00:00:00 +0000 UTC");
+        assert_eq!(go_time(u64::MAX), "9999-12-31 23:59:59 +0000 UTC");
     }
 }

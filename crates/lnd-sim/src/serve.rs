@@ -190,7 +190,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        match authorize(&self.root_key, &request) {
+        // A method outside the simulated subset gets grpc-go's UNIMPLEMENTED from the router,
+        // as a real lnd answers a method it does not have; a macaroon error would mislead.
+        let known = crate::macaroon::required_permission(request.uri().path()).is_some();
+        let checked = if known {
+            authorize(&self.root_key, &request)
+        } else {
+            Ok(())
+        };
+        match checked {
             Ok(()) => {
                 // The ready service answers; a fresh clone waits for the next request.
                 let fresh = self.inner.clone();
@@ -202,5 +210,23 @@ where
                 Box::pin(async move { Ok(refused) })
             }
         }
+    }
+}
+
+/// A server stream answered the way lnd (grpc-go) answers it: the response headers leave with
+/// the first message, so a client sees nothing, not even headers, until there is something to
+/// say. An error before any message is a trailers-only answer, as in grpc-go.
+pub(crate) async fn with_first_message<T: Send + 'static>(
+    mut stream: tonic::codegen::BoxStream<T>,
+) -> Result<tonic::Response<tonic::codegen::BoxStream<T>>, tonic::Status> {
+    use futures::StreamExt;
+    match stream.next().await {
+        Some(Ok(first)) => Ok(tonic::Response::new(
+            futures::stream::once(async move { Ok(first) })
+                .chain(stream)
+                .boxed(),
+        )),
+        Some(Err(status)) => Err(status),
+        None => Ok(tonic::Response::new(futures::stream::empty().boxed())),
     }
 }

@@ -315,14 +315,20 @@ impl Wallet for CoreLightningWallet {
         Ok(payment_status(checking_id, &attempts))
     }
 
+    async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
+        let highest = crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?;
+        Ok(StreamCursor::from_index(highest))
+    }
+
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,
     ) -> Result<PaidInvoiceStream, WalletError> {
         let after = match resume_from {
-            Some(cursor) => cursor.to_index()?,
-            None => crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?,
-        };
+            Some(cursor) => cursor,
+            None => self.paid_invoices_cursor().await?,
+        }
+        .to_index()?;
         crate::stream::paid_invoices(&self.inner.rpc, after, self.timeout()).await
     }
 

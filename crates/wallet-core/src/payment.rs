@@ -148,11 +148,12 @@ pub enum FailureReason {
     NoRoute,
     /// Not enough balance to pay amount and fees.
     InsufficientBalance,
-    /// The payee rejected the payment details (unknown hash, wrong amount, expired).
+    /// The payee rejected the payment details (unknown hash, wrong amount, expired, or a hold
+    /// invoice it cancelled while the payment was held).
     IncorrectPaymentDetails,
     /// Attempts stopped at the payment timeout.
     Timeout,
-    /// The payee cancelled it (e.g. a cancelled hold invoice).
+    /// The payer's own node cancelled it (lnd's `FAILURE_REASON_CANCELED`).
     Canceled,
     /// Any other terminal failure, with the backend's words.
     Other(String),
@@ -165,7 +166,7 @@ impl fmt::Display for FailureReason {
             Self::InsufficientBalance => f.write_str("insufficient balance"),
             Self::IncorrectPaymentDetails => f.write_str("incorrect payment details"),
             Self::Timeout => f.write_str("timeout"),
-            Self::Canceled => f.write_str("canceled by the payee"),
+            Self::Canceled => f.write_str("canceled by the payer"),
             Self::Other(message) => f.write_str(message),
         }
     }

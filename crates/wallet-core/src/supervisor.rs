@@ -5,8 +5,9 @@
 //!
 //! * reconnects with capped exponential backoff after failures, and with the floor delay after a
 //!   healthy stream ends, so it neither spins nor gives up early;
-//! * resumes each new connection from the cursor of the last item it delivered, so nothing paid
-//!   while disconnected is missed;
+//! * pins where it starts ([`Wallet::paid_invoices_cursor`]) when given no cursor, and resumes
+//!   each new connection from the cursor of the last item it delivered (or that start), so
+//!   nothing paid while disconnected is missed, before the first item or after;
 //! * drops duplicates by payment hash (backlogs overlap, LNbits sends every event twice);
 //! * reports its health on a [`tokio::sync::watch`] channel.
 //!
@@ -89,8 +90,8 @@ pub struct SupervisedStream {
 }
 
 impl SupervisedStream {
-    /// Supervises `wallet`'s paid-invoice stream, starting after `resume_from` (or with the next
-    /// payment when `None`).
+    /// Supervises `wallet`'s paid-invoice stream, starting after `resume_from`, or, when `None`,
+    /// after the cursor [`Wallet::paid_invoices_cursor`] gives when it first connects.
     pub fn new(
         wallet: Arc<dyn Wallet>,
         resume_from: Option<StreamCursor>,
@@ -199,6 +200,17 @@ impl Supervisor {
             tokio::time::sleep(delay).await;
         }
         self.health.send_replace(StreamHealth::Connecting);
+        if self.cursor.is_none() {
+            // Contract rule 7: pin where the stream starts, so that a reconnect before the
+            // first item resumes from here instead of from a later "now".
+            match self.wallet.paid_invoices_cursor().await {
+                Ok(start) => {
+                    tracing::debug!(cursor = %start, "paid-invoice stream pinned its start");
+                    self.cursor = Some(start);
+                }
+                Err(error) => return self.failed(error),
+            }
+        }
         match self.wallet.paid_invoices_stream(self.cursor.clone()).await {
             Ok(stream) => {
                 self.connection = Some(Connection {

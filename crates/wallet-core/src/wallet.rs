@@ -92,6 +92,15 @@ pub trait Wallet: Send + Sync + fmt::Debug {
         resume_from: Option<StreamCursor>,
     ) -> Result<PaidInvoiceStream, WalletError>;
 
+    /// The cursor of "now": a stream resumed from it delivers every invoice paid after this
+    /// call, and none paid before.
+    ///
+    /// [`crate::supervisor::SupervisedStream`] reads it before its first subscription when it is
+    /// given no cursor, and resumes every reconnect from it until the first item arrives, so
+    /// that an outage before the first payment misses nothing (contract rule 7). Apps that
+    /// persist cursors can store it too, before they show their first invoice.
+    async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError>;
+
     /// Creates a hold invoice for a payment hash whose preimage only the caller knows. A payment
     /// to it is [`InvoiceStatus::Held`] until settled or cancelled.
     async fn create_hold_invoice(

@@ -568,7 +568,14 @@ impl NetworkState {
         if record.settlement.is_some() {
             return Err(FakeNodeError::InvoiceAlreadySettled);
         }
-        self.fail_htlc(node_id, payment_hash, FailureReason::Canceled)?;
+        // The payee fails the held HTLC as unknown (incorrect_or_unknown_payment_details):
+        // lnd's payer reports FAILURE_REASON_INCORRECT_PAYMENT_DETAILS, not CANCELED, which
+        // lnd keeps for a payment its own user cancelled.
+        self.fail_htlc(
+            node_id,
+            payment_hash,
+            FailureReason::IncorrectPaymentDetails,
+        )?;
         let node = self.node_mut(node_id)?;
         if let Some(record) = node.invoices.get_mut(payment_hash) {
             record.canceled = true;

@@ -259,6 +259,10 @@ impl Wallet for FakeWallet {
         Ok(payment_status(checking_id, &attempts(payment)))
     }
 
+    async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
+        Ok(StreamCursor::from_index(self.node.settled_count()?))
+    }
+
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,

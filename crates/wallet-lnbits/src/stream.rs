@@ -103,6 +103,16 @@ struct Listener {
     ended: bool,
 }
 
+/// The cursor of "now": the newest paid invoice's position, or the beginning when there is none.
+pub(crate) async fn now(inner: &Inner) -> Result<StreamCursor, WalletError> {
+    let (_, newest) = paid_after(inner, None).await?;
+    let start = newest.unwrap_or(Position {
+        micros: 0,
+        hash: PaymentHash::from_bytes([0; 32]),
+    });
+    Ok(start.cursor())
+}
+
 /// Connects, catches up, and returns the live stream.
 pub(crate) async fn open(
     inner: Arc<Inner>,

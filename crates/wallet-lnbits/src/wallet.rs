@@ -316,6 +316,10 @@ impl Wallet for LnbitsWallet {
         Ok(payment_status(checking_id, &attempts))
     }
 
+    async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
+        crate::stream::now(&self.inner).await
+    }
+
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,

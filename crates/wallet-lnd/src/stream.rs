@@ -3,17 +3,34 @@
 //! lnd sends adds (OPEN) and settles (SETTLED); its backlog can repeat a settlement. Only
 //! SETTLED invoices past the cursor are delivered, each once per connection. When the stream
 //! breaks or lnd ends it, the stream yields an error and ends, for the supervisor to reconnect.
+//!
+//! lnd (grpc-go) sends a server stream's response headers only with its first message, so on a
+//! quiet node `SubscribeInvoices` does not "answer" until an invoice changes. The subscription is
+//! therefore sent from a task of its own when the stream is made, and awaited inside the stream
+//! with no deadline: a dead peer shows through HTTP/2 keep-alive (see `client.rs`), never through
+//! a quiet node timing out.
+//!
+//! Because the subscription is only known to be in place once lnd says something, a stream
+//! always subscribes from a cursor: without one, from the highest `settle_index` at the time of
+//! the call, so that a payment made right after the call is in the backlog if it beats the
+//! subscription. lnd's `settle_index` 0 means "no backlog", so "after settle index 0" (nothing
+//! settled yet) cannot be asked of `SubscribeInvoices`: the stream subscribes live first and then
+//! catches up with `ListInvoices`, dropping what it already delivered.
+
+use std::collections::VecDeque;
+use std::time::Duration;
 
 use futures::StreamExt;
+use lnd_grpc::lnrpc::lightning_client::LightningClient;
 use lnd_grpc::lnrpc::{self, invoice::InvoiceState};
 use tonic::Streaming;
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
-struct Subscription {
-    stream: Streaming<lnrpc::Invoice>,
-    last_settle_index: u64,
-    ended: bool,
-}
+use crate::client::{Transport, classify, lnd_error};
+use crate::wallet::call;
+
+/// Invoices read per `ListInvoices` page.
+const PAGE: u64 = 1_000;
 
 fn paid(invoice: &lnrpc::Invoice) -> Option<PaidInvoice> {
     Some(PaidInvoice {
@@ -24,44 +41,197 @@ fn paid(invoice: &lnrpc::Invoice) -> Option<PaidInvoice> {
     })
 }
 
-pub(crate) fn paid_invoices(
-    stream: Streaming<lnrpc::Invoice>,
-    after_settle_index: u64,
-) -> PaidInvoiceStream {
-    let subscription = Subscription {
-        stream,
-        last_settle_index: after_settle_index,
-        ended: false,
-    };
-    futures::stream::unfold(subscription, |mut subscription| async move {
-        if subscription.ended {
-            return None;
+/// Every invoice lnd has, page by page, each page within `deadline`.
+async fn for_each_invoice(
+    client: &LightningClient<Transport>,
+    deadline: Duration,
+    mut visit: impl FnMut(&lnrpc::Invoice),
+) -> Result<(), WalletError> {
+    let mut client = client.clone();
+    let mut offset = 0;
+    loop {
+        let request = lnrpc::ListInvoiceRequest {
+            index_offset: offset,
+            num_max_invoices: PAGE,
+            ..lnrpc::ListInvoiceRequest::default()
+        };
+        let page = call(deadline, "ListInvoices", client.list_invoices(request))
+            .await
+            .map_err(lnd_error)?;
+        page.invoices.iter().for_each(&mut visit);
+        // An offset that does not move would page forever.
+        if (page.invoices.len() as u64) < PAGE || page.last_index_offset <= offset {
+            return Ok(());
         }
-        loop {
-            let failure = match subscription.stream.message().await {
-                Ok(Some(invoice)) => {
-                    let settled = invoice.state() == InvoiceState::Settled;
-                    if settled
-                        && invoice.settle_index > subscription.last_settle_index
-                        && let Some(item) = paid(&invoice)
-                    {
-                        subscription.last_settle_index = invoice.settle_index;
-                        return Some((Ok(item), subscription));
-                    }
-                    continue;
+        offset = page.last_index_offset;
+    }
+}
+
+/// The highest `settle_index` lnd has given out (0 when nothing was settled): the cursor of
+/// "now". lnd has no call for it, so this reads every invoice once.
+pub(crate) async fn highest_settle_index(
+    client: &LightningClient<Transport>,
+    deadline: Duration,
+) -> Result<u64, WalletError> {
+    let mut highest = 0;
+    for_each_invoice(client, deadline, |invoice| {
+        highest = highest.max(invoice.settle_index);
+    })
+    .await?;
+    Ok(highest)
+}
+
+/// Sends the subscription now (in a task of its own, since lnd may not answer it for a long
+/// time) and delivers settlements after `after`.
+pub(crate) fn paid_invoices(
+    client: LightningClient<Transport>,
+    after: u64,
+    deadline: Duration,
+) -> PaidInvoiceStream {
+    let mut subscribing = client.clone();
+    let request = lnrpc::InvoiceSubscription {
+        add_index: 0,
+        settle_index: after,
+    };
+    let opening = tokio::spawn(async move {
+        subscribing
+            .subscribe_invoices(request)
+            .await
+            .map(tonic::Response::into_inner)
+    });
+    let subscription = Subscription {
+        opening: Some(opening),
+        stream: None,
+        caught_up: VecDeque::new(),
+        last_settle_index: after,
+    };
+    let state = State::CatchingUp {
+        subscription: Box::new(subscription),
+        client: Box::new(client),
+        deadline,
+    };
+    futures::stream::unfold(state, |state| async move {
+        let mut subscription = match state {
+            State::Ended => return None,
+            State::Open(subscription) => subscription,
+            State::CatchingUp {
+                mut subscription,
+                client,
+                deadline,
+            } => {
+                if let Err(error) = subscription.catch_up(&client, deadline).await {
+                    return Some((Err(error), State::Ended));
                 }
-                Ok(None) => WalletError::Unavailable("lnd ended the invoice subscription".into()),
-                Err(status) => crate::client::lnd_error(crate::client::classify(status)),
-            };
-            subscription.ended = true;
-            let failure = match failure {
-                WalletError::Unavailable(message) => WalletError::Unavailable(message),
-                other => {
-                    WalletError::Unavailable(format!("the invoice subscription failed: {other}"))
-                }
-            };
-            return Some((Err(failure), subscription));
+                subscription
+            }
+        };
+        match subscription.next().await {
+            Ok(item) => Some((Ok(item), State::Open(subscription))),
+            Err(error) => Some((Err(error), State::Ended)),
         }
     })
     .boxed()
+}
+
+enum State {
+    CatchingUp {
+        subscription: Box<Subscription>,
+        client: Box<LightningClient<Transport>>,
+        deadline: Duration,
+    },
+    Open(Box<Subscription>),
+    Ended,
+}
+
+struct Subscription {
+    /// The `SubscribeInvoices` call, answered (headers) with lnd's first message only.
+    opening: Option<tokio::task::JoinHandle<Result<Streaming<lnrpc::Invoice>, tonic::Status>>>,
+    stream: Option<Streaming<lnrpc::Invoice>>,
+    /// Settled invoices found by the catch-up, oldest first, delivered before live ones.
+    caught_up: VecDeque<lnrpc::Invoice>,
+    last_settle_index: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(opening) = &self.opening {
+            opening.abort();
+        }
+    }
+}
+
+fn ended(failure: WalletError) -> WalletError {
+    match failure {
+        WalletError::Unavailable(message) => WalletError::Unavailable(message),
+        other => WalletError::Unavailable(format!("the invoice subscription failed: {other}")),
+    }
+}
+
+impl Subscription {
+    /// For a stream from settle index 0, which lnd cannot replay: every settled invoice, by
+    /// `ListInvoices`, after the subscription was sent.
+    async fn catch_up(
+        &mut self,
+        client: &LightningClient<Transport>,
+        deadline: Duration,
+    ) -> Result<(), WalletError> {
+        if self.last_settle_index != 0 {
+            return Ok(());
+        }
+        let mut caught_up = Vec::new();
+        for_each_invoice(client, deadline, |invoice| {
+            if invoice.state() == InvoiceState::Settled && invoice.settle_index > 0 {
+                caught_up.push(invoice.clone());
+            }
+        })
+        .await?;
+        caught_up.sort_by_key(|invoice| invoice.settle_index);
+        self.caught_up = caught_up.into();
+        Ok(())
+    }
+
+    async fn message(&mut self) -> Result<lnrpc::Invoice, WalletError> {
+        if let Some(invoice) = self.caught_up.pop_front() {
+            return Ok(invoice);
+        }
+        if let Some(opening) = self.opening.as_mut() {
+            let opened = opening.await;
+            self.opening = None;
+            match opened {
+                Ok(Ok(stream)) => self.stream = Some(stream),
+                Ok(Err(status)) => return Err(ended(lnd_error(classify(status)))),
+                Err(_) => {
+                    return Err(WalletError::Unavailable(
+                        "the invoice subscription task ended".into(),
+                    ));
+                }
+            }
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(WalletError::Unavailable(
+                "the invoice subscription ended".into(),
+            ));
+        };
+        match stream.message().await {
+            Ok(Some(invoice)) => Ok(invoice),
+            Ok(None) => Err(WalletError::Unavailable(
+                "lnd ended the invoice subscription".into(),
+            )),
+            Err(status) => Err(ended(lnd_error(classify(status)))),
+        }
+    }
+
+    async fn next(&mut self) -> Result<PaidInvoice, WalletError> {
+        loop {
+            let invoice = self.message().await?;
+            let settled = invoice.state() == InvoiceState::Settled;
+            if settled
+                && invoice.settle_index > self.last_settle_index
+                && let Some(item) = paid(&invoice)
+            {
+                self.last_settle_index = invoice.settle_index;
+                return Ok(item);
+            }
+        }
+    }
 }

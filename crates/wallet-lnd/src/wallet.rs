@@ -300,29 +300,28 @@ impl Wallet for LndWallet {
         ))
     }
 
+    async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
+        let highest =
+            crate::stream::highest_settle_index(&self.inner.clients.lightning, self.timeout())
+                .await?;
+        Ok(StreamCursor::from_index(highest))
+    }
+
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,
     ) -> Result<PaidInvoiceStream, WalletError> {
-        let after = resume_from
-            .as_ref()
-            .map(StreamCursor::to_index)
-            .transpose()?
-            .unwrap_or(0);
-        let mut client = self.inner.clients.lightning.clone();
-        // settle_index 0 means no backlog, which is what "no cursor" asks for.
-        let subscription = lnrpc::InvoiceSubscription {
-            add_index: 0,
-            settle_index: after,
-        };
-        let stream = call(
+        // Without a cursor, from "now": see `stream.rs` for why lnd needs it spelled out.
+        let after = match resume_from {
+            Some(cursor) => cursor,
+            None => self.paid_invoices_cursor().await?,
+        }
+        .to_index()?;
+        Ok(crate::stream::paid_invoices(
+            self.inner.clients.lightning.clone(),
+            after,
             self.timeout(),
-            "SubscribeInvoices",
-            client.subscribe_invoices(subscription),
-        )
-        .await
-        .map_err(lnd_error)?;
-        Ok(crate::stream::paid_invoices(stream, after))
+        ))
     }
 
     async fn create_hold_invoice(

@@ -47,6 +47,8 @@ impl SimulatedLnd {
                 "LND_GRPC_MACAROON",
                 files.admin_macaroon.display().to_string(),
             )
+            // Short, so that the quiet-stream behaviour outlasts it.
+            .with("LND_GRPC_TIMEOUT", "2")
     }
 
     pub(crate) fn wallet(&self) -> Result<LndWallet, WalletError> {

@@ -35,6 +35,9 @@ impl std::fmt::Debug for Connect {
     }
 }
 
+/// Where [`ScriptedWallet`]'s node stood when a stream asked for "now".
+const START: u64 = 77;
+
 fn paid(id: u8) -> PaidInvoice {
     PaidInvoice {
         payment_hash: PaymentHash::from_bytes([id; 32]),
@@ -76,6 +79,9 @@ impl Wallet for ScriptedWallet {
     }
     async fn get_payment_status(&self, _: &PaymentHash) -> Result<PaymentStatus, WalletError> {
         unreachable!()
+    }
+    async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
+        Ok(StreamCursor::from_index(START))
     }
     async fn paid_invoices_stream(
         &self,
@@ -136,7 +142,27 @@ async fn it_resumes_from_the_last_delivered_cursor_after_a_disconnect() {
     let mut stream = SupervisedStream::new(wallet.clone(), None, config());
     assert_eq!(take(&mut stream, 3).await, [1, 2, 3]);
     let cursors: Vec<_> = wallet.connects().into_iter().map(|(_, c)| c).collect();
-    assert_eq!(cursors, [None, Some(StreamCursor::from_index(2))]);
+    assert_eq!(
+        cursors,
+        [
+            Some(StreamCursor::from_index(START)),
+            Some(StreamCursor::from_index(2))
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_started_without_a_cursor_resumes_from_its_start_before_the_first_item() {
+    let wallet = ScriptedWallet::new(vec![
+        Connect::Deliver(vec![], End::Drop),
+        Connect::Refuse,
+        Connect::Deliver(vec![5], End::Hang),
+    ]);
+    let mut stream = SupervisedStream::new(wallet.clone(), None, config());
+    assert_eq!(take(&mut stream, 1).await, [5]);
+    let cursors: Vec<_> = wallet.connects().into_iter().map(|(_, c)| c).collect();
+    let start = Some(StreamCursor::from_index(START));
+    assert_eq!(cursors, [start.clone(), start.clone(), start]);
 }
 
 #[tokio::test(start_paused = true)]
