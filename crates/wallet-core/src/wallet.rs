@@ -81,7 +81,8 @@ pub trait Wallet: Send + Sync + fmt::Debug {
 
     /// Invoices as they are paid, at least once each, in settle order.
     ///
-    /// With `resume_from: None` the stream starts with the next payment and replays nothing.
+    /// With `resume_from: None` the stream starts with the next payment and replays nothing
+    /// (the same as resuming from [`Wallet::paid_invoices_cursor`] read at the call).
     /// With a cursor from an earlier item, it first delivers every invoice paid after that
     /// item, then continues live. On connection loss the stream yields an `Err` and ends: it
     /// never hangs silently and never retries by itself. Call it again, or use
