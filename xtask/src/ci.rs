@@ -25,5 +25,6 @@ pub(crate) fn run() -> Result<(), String> {
         "cargo doc (warnings are errors)",
         cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    crate::interop::run()?;
     crate::conformance::run(&["--backend".into(), "all".into()])
 }

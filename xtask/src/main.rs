@@ -4,6 +4,7 @@
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
 //! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits, lnd, cln)
 //! cargo xtask tidy                       architecture invariants no compiler checks
+//! cargo xtask cln-interop                cln-sim driven by pyln-client, Core Lightning's client
 //! cargo xtask bench                      speed and memory benchmarks
 //! cargo xtask lnbits-server              a real LNbits server for manual runs
 //! ```
@@ -12,6 +13,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod conformance;
+mod interop;
 mod servers;
 mod tidy;
 
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("tidy") => tidy::run(),
+        Some("cln-interop") => interop::run(),
         Some("lnbits-server") => servers::serve_lnbits(),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
@@ -44,10 +47,12 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci                          fmt check, clippy -D warnings, tidy, all tests, docs without
-                              warnings, and the conformance run: exactly what CI runs
+                              warnings, cln-interop, and the conformance run: exactly what CI runs
   conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake, lnbits, lnd, cln)
   tidy                        architecture invariants: the payment protocol lives once in
                               wallet-core, no backend depends on another, ...
+  cln-interop                 the lightningd simulator driven by pyln-client from PyPI (in a venv
+                              under target/pyln/): help, getinfo, invoices, xpay, pay, listpays
   bench                       speed and memory benchmarks, side by side
   lnbits-server               start a real LNbits server (as the tests do), print its variables
                               (keys of two funded wallets), and stop it on Enter or Ctrl-C";

@@ -1,8 +1,9 @@
 //! The simulated lightningd: a fake node plus what Core Lightning keeps that the fake node does
 //! not (labels, deleted invoices), and the fault switches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::watch;
@@ -36,6 +37,16 @@ pub(crate) struct ClnInvoice {
     pub(crate) invoice: InvoiceSnapshot,
     /// Position among paid invoices, from 1, if paid.
     pub(crate) pay_index: Option<u64>,
+    /// Position among invoice changes since creation (paid, expired), from 1, if changed: its
+    /// own counter, which runs ahead of `pay_index` once an invoice has expired.
+    pub(crate) updated_index: Option<u64>,
+}
+
+/// The fees a node asks on a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ChannelFees {
+    pub(crate) base_msat: u64,
+    pub(crate) ppm: u64,
 }
 
 pub(crate) struct Daemon {
@@ -46,6 +57,10 @@ pub(crate) struct Daemon {
     labels: Mutex<Labels>,
     calls: Mutex<HashMap<String, usize>>,
     pub(crate) kill: watch::Sender<u64>,
+    xpay_disabled: AtomicBool,
+    fees: Mutex<ChannelFees>,
+    /// xpay codes to answer at once while the payment stays in flight, one per call.
+    early_failures: Mutex<VecDeque<i32>>,
 }
 
 impl Daemon {
@@ -58,6 +73,12 @@ impl Daemon {
             labels: Mutex::new(Labels::default()),
             calls: Mutex::new(HashMap::new()),
             kill: watch::Sender::new(0),
+            xpay_disabled: AtomicBool::new(false),
+            fees: Mutex::new(ChannelFees {
+                base_msat: 1_000,
+                ppm: 1,
+            }),
+            early_failures: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -121,6 +142,31 @@ impl Daemon {
             .enumerate()
             .map(|(position, (_, hash))| (hash, position as u64 + 1))
             .collect();
+        // Changes in the order they happened: payments when paid, expiries when they expired
+        // (a payment first within one second).
+        let mut changes: Vec<(u64, u64, PaymentHash)> = snapshots
+            .iter()
+            .filter(|invoice| !invoice.is_hold)
+            .filter_map(|invoice| match invoice.state {
+                FakeInvoiceState::Settled {
+                    paid_at,
+                    settle_index,
+                    ..
+                } => Some((paid_at, settle_index, invoice.payment_hash)),
+                FakeInvoiceState::Expired => Some((
+                    invoice.expires_at(),
+                    u64::MAX / 2 + invoice.add_index,
+                    invoice.payment_hash,
+                )),
+                _ => None,
+            })
+            .collect();
+        changes.sort_unstable();
+        let updated_index: HashMap<PaymentHash, u64> = changes
+            .into_iter()
+            .enumerate()
+            .map(|(position, (_, _, hash))| (hash, position as u64 + 1))
+            .collect();
         Ok(snapshots
             .into_iter()
             .filter(|invoice| !invoice.is_hold && !labels.deleted.contains(&invoice.payment_hash))
@@ -129,10 +175,48 @@ impl Daemon {
                 Some(ClnInvoice {
                     label,
                     pay_index: pay_index.get(&invoice.payment_hash).copied(),
+                    updated_index: updated_index.get(&invoice.payment_hash).copied(),
                     invoice,
                 })
             })
             .collect())
+    }
+
+    /// Whether lightningd offers `method` now (xpay can be switched off, as with
+    /// `disable-plugin=cln-xpay` or a Core Lightning before 24.11).
+    pub(crate) fn offers(&self, method: &str) -> bool {
+        method != "xpay" || !self.xpay_disabled.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_xpay_disabled(&self, disabled: bool) {
+        self.xpay_disabled.store(disabled, Ordering::SeqCst);
+    }
+
+    pub(crate) fn push_early_failure(&self, code: i32) {
+        self.early_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(code);
+    }
+
+    pub(crate) fn take_early_failure(&self) -> Option<i32> {
+        self.early_failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+
+    /// The fees this node asks on its channel to the hub.
+    pub(crate) fn channel_fees(&self) -> ChannelFees {
+        *self.fees.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes the channel's fees (`setchannel`); `None` keeps one as it is.
+    pub(crate) fn set_channel_fees(&self, base_msat: Option<u64>, ppm: Option<u64>) -> ChannelFees {
+        let mut fees = self.fees.lock().unwrap_or_else(PoisonError::into_inner);
+        fees.base_msat = base_msat.unwrap_or(fees.base_msat);
+        fees.ppm = ppm.unwrap_or(fees.ppm);
+        *fees
     }
 
     /// Counts a call of `method`.

@@ -133,6 +133,19 @@ impl ClnSimulator {
         self.daemon.node.control().lose_next_payment_answer();
     }
 
+    /// Switches `xpay` off (`-32601 Unknown command`, as on a Core Lightning before 24.11 or with
+    /// the xpay plugin disabled) or back on.
+    pub fn set_xpay_enabled(&self, enabled: bool) {
+        self.daemon.set_xpay_disabled(!enabled);
+    }
+
+    /// The next `xpay` answers error `code` at once while its payment stays in flight, as xpay
+    /// without `xpay-slow-mode` does when one part of a multi-part payment fails and another is
+    /// stuck at a hop. Release the payment with the node's `FakeControl`.
+    pub fn fail_next_xpay_with_parts_in_flight(&self, code: i32) {
+        self.daemon.push_early_failure(code);
+    }
+
     /// How many requests for `method` lightningd has received, answered or not.
     pub fn calls_of(&self, method: &str) -> usize {
         self.daemon.calls_of(method)

@@ -249,3 +249,160 @@ async fn a_connection_made_just_before_a_stop_breaks_too() {
         sim.simulator.resume().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn help_answers_in_lightningds_shape_and_follows_what_is_offered() {
+    let sim = sim("help").await;
+    let mut client = Raw::connect(&sim).await;
+    let invoice = client.call(1, "help", json!({"command": "invoice"})).await;
+    assert_eq!(invoice["result"]["format-hint"], "simple", "{invoice}");
+    let usage = invoice["result"]["help"][0]["command"].as_str().unwrap();
+    assert!(
+        usage.starts_with("invoice amount_msat label description [expiry]"),
+        "{usage}"
+    );
+    let all = client.call(2, "help", json!({})).await;
+    let names: Vec<&str> = all["result"]["help"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["command"].as_str()?.split(' ').next())
+        .collect();
+    for name in [
+        "getinfo",
+        "invoice",
+        "xpay",
+        "listpays",
+        "listnodes",
+        "setchannel",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let unknown = client.call(3, "help", json!(["frobnicate"])).await;
+    assert_eq!(error_code(&unknown), -32601, "{unknown}");
+    sim.simulator.set_xpay_enabled(false);
+    assert_eq!(
+        error_code(&client.call(4, "help", json!({"command": "xpay"})).await),
+        -32601
+    );
+    assert_eq!(
+        error_code(
+            &client
+                .call(5, "xpay", json!({"invstring": "lnbcrt1"}))
+                .await
+        ),
+        -32601
+    );
+}
+
+#[tokio::test]
+async fn node_manager_calls_work_on_the_hub_and_refuse_as_lightningd_elsewhere() {
+    let sim = sim("manager").await;
+    let hub = sim.simulator.node().hub_pubkey_hex();
+    let stranger = format!("02{}", "ab".repeat(32));
+    let mut client = Raw::connect(&sim).await;
+
+    let nodes = client.call(1, "listnodes", json!({})).await;
+    assert_eq!(
+        nodes["result"]["nodes"].as_array().unwrap().len(),
+        2,
+        "{nodes}"
+    );
+    let one = client.call(2, "listnodes", json!({"id": hub})).await;
+    assert_eq!(one["result"]["nodes"][0]["nodeid"], json!(hub), "{one}");
+
+    let connected = client.call(3, "connect", json!({"id": hub})).await;
+    assert_eq!(connected["result"]["id"], json!(hub), "{connected}");
+    assert_eq!(connected["result"]["direction"], "out");
+    let nowhere = client.call(4, "connect", json!({"id": stranger})).await;
+    assert_eq!(error_code(&nowhere), 400, "{nowhere}");
+    let refused = client
+        .call(
+            5,
+            "connect",
+            json!({"id": format!("{stranger}@127.0.0.1:9")}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), 401, "{refused}");
+    let garbage = client.call(6, "connect", json!({"id": "nope"})).await;
+    assert_eq!(error_code(&garbage), -32602, "{garbage}");
+
+    let busy = client.call(7, "disconnect", json!({"id": hub})).await;
+    assert_eq!(error_code(&busy), -1, "{busy}");
+    let not_connected = client.call(8, "disconnect", json!({"id": stranger})).await;
+    assert_eq!(error_code(&not_connected), -1, "{not_connected}");
+
+    let broke = client
+        .call(9, "fundchannel", json!({"id": hub, "amount": 100_000}))
+        .await;
+    assert_eq!(error_code(&broke), 301, "{broke}");
+    let unknown_peer = client
+        .call(
+            10,
+            "fundchannel",
+            json!({"id": stranger, "amount": 100_000}),
+        )
+        .await;
+    assert_eq!(error_code(&unknown_peer), -1, "{unknown_peer}");
+
+    let set = client
+        .call(
+            11,
+            "setchannel",
+            json!({"id": hub, "feebase": 2_000, "feeppm": 10}),
+        )
+        .await;
+    assert_eq!(
+        set["result"]["channels"][0]["fee_base_msat"], 2_000,
+        "{set}"
+    );
+    let listed = client.call(12, "listpeerchannels", json!({})).await;
+    assert_eq!(
+        listed["result"]["channels"][0]["fee_proportional_millionths"],
+        10
+    );
+    let no_channel = client.call(13, "setchannel", json!({"id": stranger})).await;
+    assert_eq!(error_code(&no_channel), -32602, "{no_channel}");
+
+    let closing = client.call(14, "close", json!({"id": stranger})).await;
+    assert_eq!(error_code(&closing), -32602, "{closing}");
+}
+
+#[tokio::test]
+async fn updated_index_counts_every_change_not_only_payments() {
+    let sim = sim("updated").await;
+    let mut client = Raw::connect(&sim).await;
+    client
+        .call(
+            1,
+            "invoice",
+            json!({"amount_msat": 1000, "label": "lapses", "description": "x", "expiry": 1}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let paid = client
+        .call(
+            2,
+            "invoice",
+            json!({"amount_msat": 2000, "label": "paid", "description": "y"}),
+        )
+        .await;
+    let bolt11 = paid["result"]["bolt11"].as_str().unwrap().to_owned();
+    let sent = client.call(3, "xpay", json!({"invstring": bolt11})).await;
+    assert!(sent["result"]["payment_preimage"].is_string(), "{sent}");
+    let listed = client.call(4, "listinvoices", json!({})).await;
+    let invoices = listed["result"]["invoices"].as_array().unwrap();
+    let by_label = |label: &str| {
+        invoices
+            .iter()
+            .find(|invoice| invoice["label"] == label)
+            .unwrap()
+            .clone()
+    };
+    let lapsed = by_label("lapses");
+    assert_eq!(lapsed["status"], "expired", "{lapsed}");
+    assert_eq!(lapsed["updated_index"], 1, "{lapsed}");
+    let paid = by_label("paid");
+    assert_eq!(paid["pay_index"], 1, "{paid}");
+    assert_eq!(paid["updated_index"], 2, "{paid}");
+}

@@ -7,12 +7,12 @@ use crate::daemon::Daemon;
 use crate::params::Params;
 use crate::rpc::RpcResult;
 
-fn channel_id(daemon: &Daemon) -> String {
+pub(crate) fn channel_id(daemon: &Daemon) -> String {
     // A stable 32-byte id derived from the node id, as hex.
     wallet_core::hex::encode(&wallet_core::sha256(daemon.node.pubkey_hex().as_bytes()))
 }
 
-fn short_channel_id(daemon: &Daemon) -> String {
+pub(crate) fn short_channel_id(daemon: &Daemon) -> String {
     format!("{}x1x0", daemon.node.network().config().block_height)
 }
 
@@ -83,8 +83,8 @@ pub(crate) fn listpeerchannels(daemon: &Daemon, params: Value) -> RpcResult {
             "total_msat": ours.saturating_add(theirs),
             "spendable_msat": ours,
             "receivable_msat": theirs,
-            "fee_base_msat": 1_000,
-            "fee_proportional_millionths": 1,
+            "fee_base_msat": daemon.channel_fees().base_msat,
+            "fee_proportional_millionths": daemon.channel_fees().ppm,
             "htlcs": [],
             "status": ["CHANNELD_NORMAL:Channel ready for use."],
         }],

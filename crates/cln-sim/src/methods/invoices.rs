@@ -41,6 +41,9 @@ pub(crate) fn invoice_json(invoice: &ClnInvoice) -> Value {
     if let Some(amount) = snapshot.amount_msat {
         entry["amount_msat"] = json!(amount);
     }
+    if let Some(updated_index) = invoice.updated_index {
+        entry["updated_index"] = json!(updated_index);
+    }
     if let FakeInvoiceState::Settled {
         amount_received_msat,
         paid_at,
@@ -50,7 +53,7 @@ pub(crate) fn invoice_json(invoice: &ClnInvoice) -> Value {
         entry["pay_index"] = json!(invoice.pay_index);
         entry["amount_received_msat"] = json!(amount_received_msat);
         entry["paid_at"] = json!(paid_at);
-        entry["updated_index"] = json!(invoice.pay_index);
+
         if let Some(preimage) = snapshot.preimage {
             entry["payment_preimage"] = json!(preimage.to_hex());
         }

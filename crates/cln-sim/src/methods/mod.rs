@@ -1,9 +1,11 @@
 //! The methods a wallet uses, by name.
 
+mod help;
 mod hold;
 mod info;
 mod invoices;
 mod pay;
+mod peers;
 
 use serde_json::Value;
 
@@ -18,11 +20,21 @@ pub(crate) async fn call(daemon: &Daemon, method: &str, params: Value) -> RpcRes
     } else {
         params
     };
+    if !daemon.offers(method) {
+        return Err(RpcError::new(-32601, format!("Unknown command '{method}'")));
+    }
     match method {
+        "help" => help::help(params, |name| daemon.offers(name)),
         "getinfo" => info::getinfo(daemon, params),
         "listfunds" => info::listfunds(daemon, params),
         "listpeerchannels" => info::listpeerchannels(daemon, params),
         "listpeers" => info::listpeers(daemon, params),
+        "listnodes" => peers::listnodes(daemon, params),
+        "connect" => peers::connect(daemon, params),
+        "disconnect" => peers::disconnect(daemon, params),
+        "fundchannel" => peers::fundchannel(daemon, params),
+        "close" => peers::close(daemon, params),
+        "setchannel" => peers::setchannel(daemon, params),
         "invoice" => invoices::invoice(daemon, params),
         "listinvoices" => invoices::listinvoices(daemon, params),
         "waitanyinvoice" => invoices::waitanyinvoice(daemon, params).await,

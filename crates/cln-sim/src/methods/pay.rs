@@ -116,8 +116,41 @@ async fn spoiled(daemon: &Daemon, request: &Request, fault: AnswerFault) -> RpcR
     }
 }
 
+/// What a call does when a payment of the hash is already in flight.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InFlight {
+    /// Wait for it, as `pay` does.
+    Join,
+    /// Refuse: 200 for the same amount, 201 for another, as xpay does.
+    Refuse,
+}
+
+/// Dispatches a payment that stays in flight (one part stuck at a hop) and answers `code` at
+/// once, as xpay without slow mode does when another part fails.
+fn failed_with_parts_in_flight(daemon: &Daemon, request: &Request, code: i32) -> RpcError {
+    daemon.node.control().stall_next_payment();
+    if let Err(err) = daemon
+        .node
+        .pay(&request.invoice, request.amount_msat, request.maxfee_msat)
+    {
+        return node_error(err);
+    }
+    let message = match code {
+        203 => "Destination said it doesn't know invoice: incorrect_or_unknown_payment_details",
+        205 => "Failed: could not find a route for the remaining amount",
+        206 => "Failed: the route would cost more than maxfee",
+        210 => "Timed out before the payment completed",
+        _ => "Failed after 2 attempts: one part failed, another is still in flight",
+    };
+    RpcError::new(i64::from(code), message)
+}
+
 /// Sends (or joins) the payment and waits for its outcome, as xpay does.
-async fn send(daemon: &Daemon, request: &Request) -> Result<PaymentSnapshot, RpcError> {
+async fn send(
+    daemon: &Daemon,
+    request: &Request,
+    in_flight: InFlight,
+) -> Result<PaymentSnapshot, RpcError> {
     let hash = request.invoice.payment_hash();
     let outcome = daemon
         .node
@@ -129,7 +162,19 @@ async fn send(daemon: &Daemon, request: &Request) -> Result<PaymentSnapshot, Rpc
         {
             return Err(RpcError::new(219, "Already paid with this hash"));
         }
-        // A payment of this hash in flight is joined.
+        SendOutcome::AlreadyExists(existing) if in_flight == InFlight::Refuse => {
+            return Err(if existing.amount_msat == request.amount_msat {
+                RpcError::new(200, "Already have a payment in progress for this invoice")
+            } else {
+                RpcError::new(
+                    201,
+                    format!(
+                        "Already paying this invoice with {}msat, not {}msat",
+                        existing.amount_msat, request.amount_msat
+                    ),
+                )
+            });
+        }
         SendOutcome::AlreadyExists(payment) | SendOutcome::Dispatched(payment) => payment,
     };
     // A stalled payment keeps xpay waiting, however long retry_for is: it does not abort HTLCs
@@ -173,7 +218,10 @@ pub(crate) async fn xpay(daemon: &Daemon, params: Value) -> RpcResult {
     if let Some(fault) = daemon.node.take_answer_fault() {
         return spoiled(daemon, &request, fault).await;
     }
-    let payment = send(daemon, &request).await?;
+    if let Some(code) = daemon.take_early_failure() {
+        return Err(failed_with_parts_in_flight(daemon, &request, code));
+    }
+    let payment = send(daemon, &request, InFlight::Refuse).await?;
     let FakePaymentState::Succeeded { preimage, fee_msat } = &payment.state else {
         return Err(RpcError::new(209, "Payment failed"));
     };
@@ -220,7 +268,7 @@ pub(crate) async fn pay(daemon: &Daemon, params: Value) -> RpcResult {
     // An invoice paid already is answered from the earlier payment.
     let payment = match daemon.node.payment(&hash).map_err(node_error)? {
         Some(earlier) if matches!(earlier.state, FakePaymentState::Succeeded { .. }) => earlier,
-        _ => send(daemon, &request).await?,
+        _ => send(daemon, &request, InFlight::Join).await?,
     };
     let FakePaymentState::Succeeded { preimage, fee_msat } = &payment.state else {
         return Err(RpcError::new(209, "Payment failed"));
