@@ -201,6 +201,37 @@ async fn issue_and_pay(
     }
 }
 
+/// Items of a supervised stream of the wallet, started without a cursor, once it connected; the
+/// stream is polled from a task, as an app would (a stream works while polled).
+async fn supervised(
+    bed: &TestBed,
+    config: SupervisorConfig,
+) -> Result<
+    (
+        tokio::sync::mpsc::UnboundedReceiver<
+            Result<wallet_core::PaidInvoice, wallet_core::WalletError>,
+        >,
+        tokio::task::JoinHandle<()>,
+    ),
+    Stop,
+> {
+    let stream = SupervisedStream::new(Arc::clone(&bed.wallet), None, config);
+    let mut health = stream.health();
+    let (items, delivered) = tokio::sync::mpsc::unbounded_channel();
+    let forwarder = tokio::spawn(stream.for_each(move |item| {
+        let _ = items.send(item);
+        async {}
+    }));
+    bounded(
+        bed.timing.event,
+        "the supervised stream to connect",
+        health.wait_for(|state| *state == wallet_core::StreamHealth::Connected),
+    )
+    .await?
+    .context("health")?;
+    Ok((delivered, forwarder))
+}
+
 /// Invoices keep being issued and paid while the backend restarts: the supervised stream
 /// reconnects and delivers every paid one, each once, and nothing else.
 pub async fn the_supervised_stream_survives_a_restart_without_missing_payments(
@@ -213,21 +244,7 @@ pub async fn the_supervised_stream_survives_a_restart_without_missing_payments(
         max_backoff: Duration::from_secs(2),
         ..SupervisorConfig::default()
     };
-    let stream = SupervisedStream::new(Arc::clone(&bed.wallet), None, config);
-    let mut health = stream.health();
-    // A stream works while polled: keep polling it from a task, as an app would.
-    let (items, mut delivered) = tokio::sync::mpsc::unbounded_channel();
-    let forwarder = tokio::spawn(stream.for_each(move |item| {
-        let _ = items.send(item);
-        async {}
-    }));
-    bounded(
-        t.event,
-        "the supervised stream to connect",
-        health.wait_for(|state| *state == wallet_core::StreamHealth::Connected),
-    )
-    .await?
-    .context("health")?;
+    let (mut delivered, forwarder) = supervised(&bed, config).await?;
     let wallet = Arc::clone(&bed.wallet);
     let payer = Arc::clone(&bed.counterparty);
     let deadline = tokio::time::Instant::now() + t.event * 4;
@@ -354,20 +371,7 @@ pub async fn a_stream_started_without_a_cursor_misses_nothing_across_a_restart_b
         max_backoff: reconnect_after,
         ..SupervisorConfig::default()
     };
-    let stream = SupervisedStream::new(Arc::clone(&bed.wallet), None, config);
-    let mut health = stream.health();
-    let (items, mut delivered) = tokio::sync::mpsc::unbounded_channel();
-    let forwarder = tokio::spawn(stream.for_each(move |item| {
-        let _ = items.send(item);
-        async {}
-    }));
-    bounded(
-        t.event,
-        "the supervised stream to connect",
-        health.wait_for(|state| *state == wallet_core::StreamHealth::Connected),
-    )
-    .await?
-    .context("health")?;
+    let (mut delivered, forwarder) = supervised(&bed, config).await?;
     bed.faults.restart_backend().await?;
     // Issued and paid at once: while the stream waits to reconnect, before it delivered
     // anything. (Issued after the restart: LNbits' FakeWallet forgets open invoices then.)

@@ -22,6 +22,9 @@ pub enum CallFailure<E> {
     Lost(String),
     /// The node answered with an error.
     Node(E),
+    /// The call cannot work as configured (the node's certificate is not the pinned one): no
+    /// connection was made, and waiting will not help. The error names the setting.
+    Misconfigured(WalletError),
 }
 
 impl<E> CallFailure<E> {
@@ -39,6 +42,7 @@ impl<E> CallFailure<E> {
     pub fn into_error(self, node: impl FnOnce(E) -> WalletError) -> WalletError {
         match self {
             Self::NotConnected(message) | Self::Lost(message) => WalletError::Unavailable(message),
+            Self::Misconfigured(error) => error,
             Self::Node(error) => node(error),
         }
     }
@@ -50,6 +54,7 @@ impl<E> CallFailure<E> {
     pub fn into_dispatched(self, node: impl FnOnce(E) -> Dispatched) -> Dispatched {
         match self {
             Self::NotConnected(message) => Dispatched::NotSent(WalletError::Unavailable(message)),
+            Self::Misconfigured(error) => Dispatched::NotSent(error),
             Self::Lost(message) => Dispatched::Unanswered(message),
             Self::Node(error) => node(error),
         }

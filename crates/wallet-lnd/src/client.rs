@@ -136,7 +136,10 @@ pub(crate) fn classify(status: Status) -> CallFailure {
         return CallFailure::Node(status);
     }
     if source_chain(&status).any(pin_mismatch) {
-        return CallFailure::NotConnected(NotThePinnedCertificate.to_string());
+        return CallFailure::Misconfigured(WalletError::invalid(
+            crate::config::CERT,
+            NotThePinnedCertificate.to_string(),
+        ));
     }
     let connect = source_chain(&status)
         .filter_map(|err| err.downcast_ref::<hyper_util::client::legacy::Error>())

@@ -36,6 +36,18 @@ fn node_id(params: &Params, name: &str) -> Result<String, RpcError> {
     }
 }
 
+/// Whether `id` names the node's one channel: by the hub's node id, the short channel id or the
+/// channel id.
+fn names_the_channel(daemon: &Daemon, id: &str) -> bool {
+    [
+        daemon.node.hub_pubkey_hex(),
+        short_channel_id(daemon),
+        channel_id(daemon),
+    ]
+    .iter()
+    .any(|ours| ours == id)
+}
+
 pub(crate) fn listnodes(daemon: &Daemon, params: Value) -> RpcResult {
     let params = Params::new(params, &["id"])?;
     let wanted = params.string("id")?;
@@ -154,12 +166,7 @@ pub(crate) fn close(daemon: &Daemon, params: Value) -> RpcResult {
         ],
     )?;
     let id = params.required_string("id")?;
-    let ours = [
-        daemon.node.hub_pubkey_hex(),
-        short_channel_id(daemon),
-        channel_id(daemon),
-    ];
-    if !ours.contains(&id) {
+    if !names_the_channel(daemon, &id) {
         return Err(RpcError::param(
             "id",
             &format!("Short channel ID not found: '{id}'"),
@@ -184,13 +191,7 @@ pub(crate) fn setchannel(daemon: &Daemon, params: Value) -> RpcResult {
         ],
     )?;
     let id = params.required_string("id")?;
-    let ours = [
-        "all".to_owned(),
-        daemon.node.hub_pubkey_hex(),
-        short_channel_id(daemon),
-        channel_id(daemon),
-    ];
-    if !ours.contains(&id) {
+    if id != "all" && !names_the_channel(daemon, &id) {
         return Err(RpcError::param(
             "id",
             "Could not find any active channels of peer with that id",
