@@ -146,6 +146,13 @@ impl ClnSimulator {
         self.daemon.push_early_failure(code);
     }
 
+    /// The next `count` attempts fail at a hop with a temporary channel failure. xpay retries
+    /// them for as long as its `retry_for` allows (each a failed attempt in `listsendpays`), then
+    /// pays, or gives up with 209 when `retry_for` passes first.
+    pub fn fail_next_attempts_temporarily(&self, count: u32) {
+        self.daemon.add_temporary_failures(count);
+    }
+
     /// How many requests for `method` lightningd has received, answered or not.
     pub fn calls_of(&self, method: &str) -> usize {
         self.daemon.calls_of(method)

@@ -406,3 +406,86 @@ async fn updated_index_counts_every_change_not_only_payments() {
     assert_eq!(paid["pay_index"], 1, "{paid}");
     assert_eq!(paid["updated_index"], 2, "{paid}");
 }
+
+#[tokio::test]
+async fn xpay_retries_temporary_failures_within_retry_for_and_gives_up_after_it() {
+    let sim = sim("retry").await;
+    let mut client = Raw::connect(&sim).await;
+    let invoice = |label: &'static str| json!({"amount_msat": 3000, "label": label, "description": "retried"});
+    let created = client.call(1, "invoice", invoice("retried")).await;
+    let bolt11 = created["result"]["bolt11"].as_str().unwrap().to_owned();
+    let hash = created["result"]["payment_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.simulator.fail_next_attempts_temporarily(2);
+    let paid = client
+        .call(2, "xpay", json!({"invstring": bolt11, "retry_for": 10}))
+        .await;
+    assert!(paid["result"]["payment_preimage"].is_string(), "{paid}");
+    let sends = client
+        .call(3, "listsendpays", json!({"payment_hash": hash}))
+        .await;
+    let statuses: Vec<&str> = sends["result"]["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["failed", "failed", "complete"], "{sends}");
+
+    let second = client.call(4, "invoice", invoice("gives-up")).await;
+    let bolt11 = second["result"]["bolt11"].as_str().unwrap().to_owned();
+    sim.simulator.fail_next_attempts_temporarily(10_000);
+    let started = std::time::Instant::now();
+    let gave_up = client
+        .call(5, "xpay", json!({"invstring": bolt11, "retry_for": 1}))
+        .await;
+    assert_eq!(error_code(&gave_up), 209, "{gave_up}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_second_xpay_of_a_hash_in_flight_is_200_or_201_with_another_amount() {
+    let sim = sim("in-flight").await;
+    let mut first = Raw::connect(&sim).await;
+    let created = first
+        .call(
+            1,
+            "invoice",
+            json!({"amount_msat": "any", "label": "open", "description": "any amount"}),
+        )
+        .await;
+    let bolt11 = created["result"]["bolt11"].as_str().unwrap().to_owned();
+    sim.simulator.node().control().stall_next_payment();
+    // The first xpay waits for its stalled payment; its answer comes after the release.
+    first
+        .send(json!({"jsonrpc": "2.0", "id": 2, "method": "xpay",
+                     "params": {"invstring": bolt11, "amount_msat": 1000}}))
+        .await;
+    let mut second = Raw::connect(&sim).await;
+    let mut in_flight = false;
+    for _ in 0..50 {
+        let listed = second.call(3, "listpays", json!({})).await;
+        if listed["result"]["pays"][0]["status"] == "pending" {
+            in_flight = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(in_flight, "the first payment never showed as pending");
+    let same = second
+        .call(4, "xpay", json!({"invstring": bolt11, "amount_msat": 1000}))
+        .await;
+    assert_eq!(error_code(&same), 200, "{same}");
+    let other = second
+        .call(5, "xpay", json!({"invstring": bolt11, "amount_msat": 2000}))
+        .await;
+    assert_eq!(error_code(&other), 201, "{other}");
+    sim.simulator
+        .node()
+        .control()
+        .release_all(wallet_fake::Release::Succeed);
+    let paid = first.answer().await.expect("the first xpay's answer");
+    assert!(paid["result"]["payment_preimage"].is_string(), "{paid}");
+}

@@ -98,10 +98,13 @@ impl PaymentDriver for Driver<'_> {
         request: &PayInvoiceRequest,
         deadline: Instant,
     ) -> Dispatched {
+        // xpay retries failed routes for `retry_for`; a fifth of the timeout stays for reading
+        // what it did.
+        let retry_for = (request.timeout.as_secs() * 4 / 5).max(1);
         let mut params = json!({
             "invstring": request.bolt11.trim(),
             "maxfee": request.max_fee_msat,
-            "retry_for": request.timeout.as_secs().max(1),
+            "retry_for": retry_for,
         });
         if payment.amount_supplied {
             params["amount_msat"] = json!(payment.amount_msat);

@@ -159,3 +159,30 @@ async fn without_xpay_nothing_is_sent_and_the_error_says_why() {
     let paid = wallet.pay_invoice(request(&target)).await.unwrap();
     assert!(paid.status.is_succeeded(), "{paid:?}");
 }
+
+#[tokio::test]
+async fn xpay_retries_temporary_failures_within_the_timeout_and_its_giving_up_is_failed() {
+    let bed = bed("retry").await;
+    let wallet = bed.cln.wallet();
+    let target = invoice(&bed, 16_000).await;
+    bed.cln.simulator.fail_next_attempts_temporarily(2);
+    let paid = wallet.pay_invoice(request(&target)).await.unwrap();
+    assert!(paid.status.is_succeeded(), "{paid:?}");
+    let node = bed.cln.simulator.node();
+    let attempts = node.payment(&target.checking_id).unwrap().unwrap().attempts;
+    assert_eq!(
+        attempts.len(),
+        3,
+        "two failed attempts, then the one that paid"
+    );
+
+    let other = invoice(&bed, 17_000).await;
+    bed.cln.simulator.fail_next_attempts_temporarily(10_000);
+    let started = std::time::Instant::now();
+    let answer = wallet.pay_invoice(request(&other)).await.unwrap();
+    assert!(answer.status.is_failed(), "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "xpay gave up within retry_for, inside the payment's timeout"
+    );
+}

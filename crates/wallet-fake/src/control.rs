@@ -46,6 +46,15 @@ impl FakeControl {
         self.push_fault(PaymentFault::Fail(reason));
     }
 
+    /// Takes back the newest fault set for the next payments, if any (one that no payment will
+    /// use after all).
+    pub fn clear_next_failure(&self) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.faults.pop_back();
+        }
+    }
+
     /// The next payment is dispatched (the money is locked) and stays in flight until
     /// [`FakeControl::release_payment`].
     pub fn stall_next_payment(&self) {
