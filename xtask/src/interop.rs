@@ -106,13 +106,10 @@ fn ensure_venv(path: &Path) -> Result<PathBuf, String> {
         path.display()
     );
     let _ = std::fs::remove_dir_all(path);
-    let constraints = path
-        .join("..")
-        .join(format!("constraints-{PYLN_VERSION}.txt"));
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|err| format!("cannot create {parent:?}: {err}"))?;
-    }
+    let parent = path.parent().ok_or("the venv path has no parent folder")?;
+    std::fs::create_dir_all(parent)
+        .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
+    let constraints = parent.join(format!("constraints-{PYLN_VERSION}.txt"));
     std::fs::write(&constraints, CONSTRAINTS)
         .map_err(|err| format!("cannot write {}: {err}", constraints.display()))?;
     step(
