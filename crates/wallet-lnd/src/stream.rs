@@ -14,8 +14,9 @@
 //! always subscribes from a cursor: without one, from the highest `settle_index` at the time of
 //! the call, so that a payment made right after the call is in the backlog if it beats the
 //! subscription. lnd's `settle_index` 0 means "no backlog", so "after settle index 0" (nothing
-//! settled yet) cannot be asked of `SubscribeInvoices`: the stream subscribes live first and then
-//! catches up with `ListInvoices`, dropping what it already delivered.
+//! settled yet) cannot be asked of `SubscribeInvoices`: the stream subscribes live first, catches
+//! up with `ListInvoices`, and lists once more when lnd first answers the subscription (which
+//! proves it in place), dropping what it already delivered.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -104,6 +105,7 @@ pub(crate) fn paid_invoices(
         stream: None,
         caught_up: VecDeque::new(),
         last_settle_index: after,
+        relist: None,
     };
     let state = State::CatchingUp {
         subscription: Box::new(subscription),
@@ -150,6 +152,9 @@ struct Subscription {
     /// Settled invoices found by the catch-up, oldest first, delivered before live ones.
     caught_up: VecDeque<lnrpc::Invoice>,
     last_settle_index: u64,
+    /// For a stream from 0: list once more when lnd first answers the subscription, which proves
+    /// it is in place, so that nothing settled between the first listing and then is missed.
+    relist: Option<(Box<LightningClient<Transport>>, Duration)>,
 }
 
 impl Drop for Subscription {
@@ -158,6 +163,23 @@ impl Drop for Subscription {
             opening.abort();
         }
     }
+}
+
+/// Settled invoices with a `settle_index` above `after`, in settle order.
+async fn settled_after(
+    client: &LightningClient<Transport>,
+    deadline: Duration,
+    after: u64,
+) -> Result<Vec<lnrpc::Invoice>, WalletError> {
+    let mut settled = Vec::new();
+    for_each_invoice(client, deadline, |invoice| {
+        if invoice.state() == InvoiceState::Settled && invoice.settle_index > after {
+            settled.push(invoice.clone());
+        }
+    })
+    .await?;
+    settled.sort_by_key(|invoice| invoice.settle_index);
+    Ok(settled)
 }
 
 fn ended(failure: WalletError) -> WalletError {
@@ -178,15 +200,8 @@ impl Subscription {
         if self.last_settle_index != 0 {
             return Ok(());
         }
-        let mut caught_up = Vec::new();
-        for_each_invoice(client, deadline, |invoice| {
-            if invoice.state() == InvoiceState::Settled && invoice.settle_index > 0 {
-                caught_up.push(invoice.clone());
-            }
-        })
-        .await?;
-        caught_up.sort_by_key(|invoice| invoice.settle_index);
-        self.caught_up = caught_up.into();
+        self.caught_up = settled_after(client, deadline, 0).await?.into();
+        self.relist = Some((Box::new(client.clone()), deadline));
         Ok(())
     }
 
@@ -198,7 +213,16 @@ impl Subscription {
             let opened = opening.await;
             self.opening = None;
             match opened {
-                Ok(Ok(stream)) => self.stream = Some(stream),
+                Ok(Ok(stream)) => {
+                    self.stream = Some(stream);
+                    if let Some((client, deadline)) = self.relist.take() {
+                        let after = self.last_settle_index;
+                        self.caught_up = settled_after(&client, deadline, after).await?.into();
+                        if let Some(invoice) = self.caught_up.pop_front() {
+                            return Ok(invoice);
+                        }
+                    }
+                }
                 Ok(Err(status)) => return Err(ended(lnd_error(classify(status)))),
                 Err(_) => {
                     return Err(WalletError::Unavailable(
