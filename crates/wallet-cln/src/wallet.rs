@@ -157,7 +157,11 @@ impl CoreLightningWallet {
                 deadline.min(self.timeout()),
             )
             .await?;
-        Ok(crate::pay::attempts(list(&pays, "pays")))
+        // Contract rule 12: an answer without its list is unreadable, not "no attempts".
+        let entries = pays.get("pays").and_then(Value::as_array).ok_or_else(|| {
+            CallFailure::Lost("lightningd answered listpays without a pays list".into())
+        })?;
+        Ok(crate::pay::attempts(entries))
     }
 
     async fn hold_invoice(&self, payment_hash: &PaymentHash) -> Result<Option<Value>, WalletError> {

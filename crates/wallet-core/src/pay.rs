@@ -69,31 +69,31 @@ pub enum AttemptState {
 
 /// The state of a payment from every attempt the node records for it: the one attempt rule.
 ///
-/// Records about another hash are ignored. A success with a preimage of the hash wins; a success
-/// without one proves nothing and is `Pending`, as is any attempt in flight; only when every
-/// attempt failed is the payment `Failed` (with the newest attempt's reason); with no attempt
-/// it is `Unknown` (rule 5).
+/// Records about another hash are ignored. A success with a preimage of the hash wins (a
+/// preimage proves itself, even on a record whose hash could not be read); a success without
+/// one proves nothing and is `Pending`, as is any attempt in flight and any record of this query
+/// whose hash cannot be read; only when every attempt failed is the payment `Failed` (with the
+/// newest attempt's reason); with no attempt it is `Unknown` (rule 5).
 pub fn payment_status(payment_hash: &PaymentHash, attempts: &[Attempt]) -> PaymentStatus {
     let mine: Vec<&Attempt> = about(payment_hash, attempts).collect();
-    let mut unproven_success = false;
+    let mut unproven = false;
     for attempt in &mine {
-        if let AttemptState::Succeeded { preimage, fee_msat } = &attempt.state {
-            match preimage {
-                Some(preimage) if payment_hash.is_paid_by(preimage) => {
-                    return PaymentStatus::Succeeded {
-                        preimage: *preimage,
-                        fee_msat: *fee_msat,
-                    };
-                }
-                _ => unproven_success = true,
+        match &attempt.state {
+            AttemptState::Succeeded {
+                preimage: Some(preimage),
+                fee_msat,
+            } if payment_hash.is_paid_by(preimage) => {
+                return PaymentStatus::Succeeded {
+                    preimage: *preimage,
+                    fee_msat: *fee_msat,
+                };
             }
+            _ if attempt.payment_hash.is_none() => unproven = true,
+            AttemptState::Succeeded { .. } | AttemptState::InFlight => unproven = true,
+            AttemptState::Failed { .. } => {}
         }
     }
-    if unproven_success
-        || mine
-            .iter()
-            .any(|attempt| attempt.state == AttemptState::InFlight)
-    {
+    if unproven {
         return PaymentStatus::Pending;
     }
     match mine.iter().max_by_key(|attempt| attempt.order) {
@@ -108,21 +108,26 @@ pub fn payment_status(payment_hash: &PaymentHash, attempts: &[Attempt]) -> Payme
     }
 }
 
+/// The records of this query that may be about `payment_hash`: its own, and those whose hash
+/// cannot be read (which prove nothing either way).
 fn about<'a>(
     payment_hash: &'a PaymentHash,
     attempts: &'a [Attempt],
 ) -> impl Iterator<Item = &'a Attempt> + 'a {
-    attempts.iter().filter(move |attempt| {
-        let mine = attempt.payment_hash.as_ref() == Some(payment_hash);
-        if !mine {
-            tracing::warn!(
-                asked = %payment_hash,
-                answered = ?attempt.payment_hash,
-                "ignoring a payment record the node returned for another hash"
-            );
-        }
-        mine
-    })
+    attempts
+        .iter()
+        .filter(move |attempt| match &attempt.payment_hash {
+            Some(hash) if hash == payment_hash => true,
+            None => true,
+            Some(other) => {
+                tracing::warn!(
+                    asked = %payment_hash,
+                    answered = %other,
+                    "ignoring a payment record the node returned for another hash"
+                );
+                false
+            }
+        })
 }
 
 /// What the node's records say about which attempts exist: compared before and after a
@@ -222,6 +227,17 @@ pub struct Payments {
     locks: PaymentLocks,
 }
 
+/// Whether a failed lookup means this wallet cannot work as configured, rather than that the node
+/// could not answer now.
+fn is_configuration(err: &WalletError) -> bool {
+    matches!(
+        err,
+        WalletError::Unauthorized(_)
+            | WalletError::InvalidRequest { .. }
+            | WalletError::Unsupported(_)
+    )
+}
+
 fn not_sent(reason: WalletError) -> PayError {
     PayError::not_sent(reason)
 }
@@ -275,9 +291,10 @@ impl Payments {
         {
             Ok(Ok(attempts)) => attempts,
             // Rule 2: an earlier call may have an attempt in flight that nobody can see now, so
-            // an unreachable or slow node is `Pending`, not "nothing was sent". A refusal no wait
-            // can fix (bad credentials) is an error: nothing can be paid this way.
-            Ok(Err(err)) if !err.is_retryable() => return Err(not_sent(err)),
+            // a node that cannot answer (unreachable, slow, starting up, an unreadable answer) is
+            // `Pending`, not "nothing was sent". Only a configuration no wait can fix (refused
+            // credentials, a wrong setting) is an error: nothing can be paid this way.
+            Ok(Err(err)) if is_configuration(&err) => return Err(not_sent(err)),
             Ok(Err(err)) => {
                 tracing::warn!(%payment_hash, %err, "cannot ask the node about the payment: Pending");
                 return respond(PaymentStatus::Pending);
@@ -372,7 +389,7 @@ impl Payments {
 
 /// What the node records after a dispatch, compared with before it.
 enum Recorded {
-    /// An attempt newer than any before: the payment's state now.
+    /// A payment paid or in flight, or a failed attempt newer than any before: its state now.
     New(PaymentStatus),
     /// Nothing new (only what was there before, if anything).
     Nothing,
@@ -392,12 +409,28 @@ where
     if left(deadline).is_zero() {
         return Recorded::Unreadable;
     }
-    match tokio::time::timeout_at(deadline, driver.attempts(payment_hash, left(deadline))).await {
-        Ok(Ok(after)) if Evidence::of(payment_hash, &after).is_newer_than(&before) => {
-            Recorded::New(payment_status(payment_hash, &after))
+    let after = match tokio::time::timeout_at(
+        deadline,
+        driver.attempts(payment_hash, left(deadline)),
+    )
+    .await
+    {
+        Ok(Ok(after)) => after,
+        Ok(Err(_)) | Err(_) => return Recorded::Unreadable,
+    };
+    match payment_status(payment_hash, &after) {
+        // Paid or in flight now, whichever attempt it is: money moved or may be moving. (A node
+        // may update one record in place without anything that orders it as newer.)
+        status @ (PaymentStatus::Succeeded { .. } | PaymentStatus::Pending) => {
+            Recorded::New(status)
         }
-        Ok(Ok(_)) => Recorded::Nothing,
-        Ok(Err(_)) | Err(_) => Recorded::Unreadable,
+        // A failure counts only if it is about an attempt that was not there before.
+        status @ PaymentStatus::Failed { .. }
+            if Evidence::of(payment_hash, &after).is_newer_than(&before) =>
+        {
+            Recorded::New(status)
+        }
+        PaymentStatus::Failed { .. } | PaymentStatus::Unknown => Recorded::Nothing,
     }
 }
 

@@ -37,7 +37,10 @@ pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
     let hour: i64 = hms_parts.next()?.parse().ok()?;
     let minute: i64 = hms_parts.next()?.parse().ok()?;
     let second: i64 = hms_parts.next().unwrap_or("0").parse().ok()?;
-    if !(1..=12).contains(&month)
+    // Years outside 0..=9999 are not times any server means, and would overflow below
+    // (contract rule 12: untrusted numbers are checked before any arithmetic).
+    if !(0..=9_999).contains(&year)
+        || !(1..=12).contains(&month)
         || !(1..=31).contains(&day)
         || hour > 23
         || minute > 59
@@ -63,6 +66,9 @@ fn split_offset(rest: &str) -> Option<(&str, i64)> {
             let (hours, minutes) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
             let hours: i64 = hours.parse().ok()?;
             let minutes: i64 = minutes.parse().ok()?;
+            if !(0..=23).contains(&hours) || !(0..=59).contains(&minutes) {
+                return None;
+            }
             Some((clock, sign * (hours * 3_600 + minutes * 60)))
         }
         _ => Some((rest, 0)),
@@ -99,6 +105,19 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_years_and_offsets_are_refused_not_overflowed() {
+        for text in [
+            "999999999999-01-01T00:00:00Z",
+            "-999999999999-01-01T00:00:00Z",
+            "2026-11-29T04:25:09+999999999999999:00",
+            "2026-11-29T04:25:09+01:99",
+        ] {
+            assert_eq!(parse_rfc3339_micros(text), None, "{text}");
+        }
+        assert!(parse_rfc3339_micros("9999-12-31T23:59:59Z").is_some());
+    }
 
     #[test]
     fn lnbits_times_parse_to_unix_microseconds() {

@@ -359,10 +359,70 @@ fn the_attempt_rule_prefers_proven_success_then_in_flight_then_the_newest_failur
             reason: FailureReason::Timeout
         }
     );
-    let mut elsewhere = succeeded(1);
-    elsewhere.payment_hash = None;
+    let mut elsewhere = failed(1);
+    elsewhere.payment_hash = Some(PaymentHash::from_bytes([9; 32]));
     assert_eq!(
         payment_status(&hash(), &[elsewhere]),
         PaymentStatus::Unknown
     );
+    let mut unreadable = failed(1);
+    unreadable.payment_hash = None;
+    assert_eq!(
+        payment_status(&hash(), &[unreadable]),
+        PaymentStatus::Pending
+    );
+    let mut proven = succeeded(1);
+    proven.payment_hash = None;
+    assert_eq!(payment_status(&hash(), &[proven]), success());
+}
+
+/// A node whose every lookup fails with `error`.
+struct Failing(WalletError);
+
+#[async_trait]
+impl PaymentDriver for Failing {
+    fn features(&self) -> Features {
+        Features::all()
+    }
+    async fn attempts(&self, _: &PaymentHash, _: Duration) -> Result<Vec<Attempt>, WalletError> {
+        Err(self.0.clone())
+    }
+    async fn dispatch(&self, _: &CheckedPayment, _: &PayInvoiceRequest, _: Instant) -> Dispatched {
+        Dispatched::Answered(success())
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_cannot_answer_the_lookup_leaves_the_payment_pending() {
+    for error in [
+        WalletError::backend(Some(2), "the RPC server is in the process of starting up"),
+        WalletError::NotFound("wallet".into()),
+        WalletError::Unavailable("connection refused".into()),
+    ] {
+        let answer = Payments::new().pay(&Failing(error.clone()), fresh()).await;
+        assert_eq!(
+            answer.map(|response| response.status),
+            Ok(PaymentStatus::Pending),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_declined_dispatch_whose_record_was_updated_in_place_to_in_flight_is_pending() {
+    // One record per hash, rewritten without a newer order: the state change still counts.
+    let node = Scripted::new(
+        vec![vec![failed(5)], vec![attempt(AttemptState::InFlight, 5)]],
+        Dispatched::Declined(WalletError::backend(Some(520), "failed")),
+    );
+    assert_eq!(pay(&node, fresh()).await, Ok(PaymentStatus::Pending));
+}
+
+#[tokio::test]
+async fn a_record_of_this_lookup_whose_hash_cannot_be_read_is_pending_and_nothing_is_sent() {
+    let mut unreadable = attempt(AttemptState::InFlight, 1);
+    unreadable.payment_hash = None;
+    let node = Scripted::new(vec![vec![unreadable]], Dispatched::Answered(success()));
+    assert_eq!(pay(&node, fresh()).await, Ok(PaymentStatus::Pending));
+    assert_eq!(node.dispatches(), 0);
 }
