@@ -10,7 +10,6 @@ pub mod amount;
 pub mod backoff;
 pub mod bolt11;
 pub mod call;
-pub mod deadline;
 pub mod endpoint;
 mod error;
 mod features;

@@ -76,6 +76,13 @@ pub enum AttemptState {
 /// newest attempt's reason); with no attempt it is `Unknown` (rule 5).
 pub fn payment_status(payment_hash: &PaymentHash, attempts: &[Attempt]) -> PaymentStatus {
     let mine: Vec<&Attempt> = about(payment_hash, attempts).collect();
+    if mine.len() < attempts.len() {
+        tracing::warn!(
+            asked = %payment_hash,
+            ignored = attempts.len() - mine.len(),
+            "ignoring payment records the node returned for another hash"
+        );
+    }
     let mut unproven = false;
     for attempt in &mine {
         match &attempt.state {
@@ -114,20 +121,12 @@ fn about<'a>(
     payment_hash: &'a PaymentHash,
     attempts: &'a [Attempt],
 ) -> impl Iterator<Item = &'a Attempt> + 'a {
-    attempts
-        .iter()
-        .filter(move |attempt| match &attempt.payment_hash {
-            Some(hash) if hash == payment_hash => true,
-            None => true,
-            Some(other) => {
-                tracing::warn!(
-                    asked = %payment_hash,
-                    answered = %other,
-                    "ignoring a payment record the node returned for another hash"
-                );
-                false
-            }
-        })
+    attempts.iter().filter(move |attempt| {
+        attempt
+            .payment_hash
+            .as_ref()
+            .is_none_or(|hash| hash == payment_hash)
+    })
 }
 
 /// What the node's records say about which attempts exist: compared before and after a
