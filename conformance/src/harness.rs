@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wallet_core::{PaymentHash, Wallet, async_trait};
+use wallet_core::{PaymentHash, Wallet, WalletFeature, async_trait};
 
 /// Sets up what each behaviour runs against. Called once per behaviour, so a harness can give
 /// every test fresh wallets (and must, where behaviours check exact balances).
@@ -88,6 +88,14 @@ pub struct TestBed {
     pub exact_balances: bool,
     /// Timeouts.
     pub timing: Timing,
+    /// Whether the wallet's hold invoices report [`wallet_core::InvoiceStatus::Held`] while a
+    /// payment waits at them. A backend that cannot see it (LNbits has no held state) reports
+    /// `Pending` instead; the hold behaviours then check that, and that it never says `Paid`
+    /// before the settle.
+    pub held_state_visible: bool,
+    /// Why the backend lacks a feature, where the harness knows (shown with the behaviours that
+    /// are unsupported for want of it).
+    pub feature_reasons: Vec<(WalletFeature, String)>,
     /// What must live as long as the bed (a simulator's directory, a proxy).
     kept: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -105,6 +113,8 @@ impl TestBed {
             self_payment: SelfPayment::Succeeds,
             exact_balances: true,
             timing: Timing::default(),
+            held_state_visible: true,
+            feature_reasons: Vec::new(),
             kept: Vec::new(),
         }
     }
@@ -144,6 +154,37 @@ impl TestBed {
     pub fn inexact_balances(mut self) -> Self {
         self.exact_balances = false;
         self
+    }
+
+    /// Says the wallet's hold invoices stay `Pending` while a payment is held (see
+    /// [`TestBed::held_state_visible`]).
+    pub fn held_state_not_visible(mut self) -> Self {
+        self.held_state_visible = false;
+        self
+    }
+
+    /// Says why the backend lacks `feature` (e.g. a limit of the server it talks to), for the
+    /// reports of the behaviours it makes unsupported.
+    pub fn unsupported_because(
+        mut self,
+        feature: WalletFeature,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.feature_reasons.push((feature, reason.into()));
+        self
+    }
+
+    /// `what` (why a behaviour is unsupported for want of `feature`), with the harness's reason
+    /// for lacking it, if it gave one.
+    pub fn unsupported_reason(&self, feature: WalletFeature, what: &str) -> String {
+        match self
+            .feature_reasons
+            .iter()
+            .find(|(lacking, _)| *lacking == feature)
+        {
+            Some((_, reason)) => format!("{what}: {reason}"),
+            None => what.to_owned(),
+        }
     }
 
     /// Sets the timeouts.

@@ -14,6 +14,8 @@ use crate::cmd::{cargo, workspace_root};
 struct Backend {
     name: &'static str,
     package: &'static str,
+    /// The integration test that runs the suite.
+    test: &'static str,
     server: Server,
 }
 
@@ -22,30 +24,44 @@ struct Backend {
 enum Server {
     /// Nothing: the tests run in process.
     None,
-    /// A real LNbits server. Its tests are `#[ignore]`d without one and restart it, so they run
-    /// with `--include-ignored`, one at a time.
+    /// A real LNbits server funded by LNbits' FakeWallet, started here. Its tests are
+    /// `#[ignore]`d without one and restart it, so they run with `--include-ignored`, one at a
+    /// time; [`LNBITS_SERVER_TESTS`] run against it afterwards.
     Lnbits,
+    /// A real LNbits server funded by lnd-sim, which the test process starts for itself (it
+    /// hosts the simulator). Also `#[ignore]`d, one at a time; [`LNBITS_ON_LND_TESTS`] run after.
+    LnbitsOnLnd,
 }
 
 const BACKENDS: &[Backend] = &[
     Backend {
         name: "fake",
         package: "wallet-fake",
+        test: "conformance",
         server: Server::None,
     },
     Backend {
         name: "lnbits",
         package: "wallet-lnbits",
+        test: "conformance_on_lnd",
+        server: Server::LnbitsOnLnd,
+    },
+    Backend {
+        name: "lnbits-fakewallet",
+        package: "wallet-lnbits",
+        test: "conformance",
         server: Server::Lnbits,
     },
     Backend {
         name: "lnd",
         package: "wallet-lnd",
+        test: "conformance",
         server: Server::None,
     },
     Backend {
         name: "cln",
         package: "wallet-cln",
+        test: "conformance",
         server: Server::None,
     },
 ];
@@ -73,7 +89,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         [flag, name] if flag == "--backend" => name.as_str(),
         _ => {
             return Err(
-                "usage: cargo xtask conformance [--backend all|fake|lnbits|lnd|cln]".into(),
+                "usage: cargo xtask conformance [--backend all|fake|lnbits|lnbits-fakewallet|lnd|cln]".into(),
             );
         }
     };
@@ -102,11 +118,15 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
     let report = report_dir.join(format!("{}.jsonl", backend.name));
     let _ = std::fs::remove_file(&report);
     let server = match backend.server {
-        Server::None => None,
+        Server::None | Server::LnbitsOnLnd => None,
         Server::Lnbits => Some(crate::servers::Lnbits::start()?),
     };
-    let mut args = vec!["test", "-p", backend.package, "--test", "conformance"];
-    if backend.server == Server::Lnbits {
+    if backend.server == Server::LnbitsOnLnd {
+        // The test process starts LNbits itself; install it first, with progress shown here.
+        crate::servers::ensure_lnbits_venv()?;
+    }
+    let mut args = vec!["test", "-p", backend.package, "--test", backend.test];
+    if backend.server != Server::None {
         args.extend(["--", "--include-ignored", "--test-threads=1"]);
     }
     eprintln!(
@@ -116,12 +136,15 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
     );
     let mut command = cargo(&args);
     command.env("WALLET_CONFORMANCE_REPORT", &report);
+    command.env("LNBITS_TEST_WORK_DIR", crate::servers::lnbits_work_dir());
     if let Some(server) = &server {
         command.envs(server.env());
     }
     let output = crate::servers::output_unless_interrupted(command)?;
-    if let Some(server) = &server {
-        run_server_tests(backend, server)?;
+    match (&server, backend.server) {
+        (Some(server), _) => run_server_tests(backend, LNBITS_SERVER_TESTS, &server.env())?,
+        (None, Server::LnbitsOnLnd) => run_server_tests(backend, LNBITS_ON_LND_TESTS, &[])?,
+        _ => {}
     }
     drop(server);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -143,8 +166,16 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
 const LNBITS_SERVER_TESTS: &[(&str, &str)] =
     &[("wallet-lnbits", "server"), ("lnwallet-cli", "lnbits")];
 
-fn run_server_tests(backend: &Backend, server: &crate::servers::Lnbits) -> Result<(), String> {
-    for (package, test) in LNBITS_SERVER_TESTS {
+/// Tests outside the suite on LNbits funded by lnd-sim (each test process starts its own):
+/// lnd-sim restarted under LNbits, a route failure that lnd retries.
+const LNBITS_ON_LND_TESTS: &[(&str, &str)] = &[("wallet-lnbits", "on_lnd")];
+
+fn run_server_tests(
+    backend: &Backend,
+    tests: &[(&str, &str)],
+    env: &[(String, String)],
+) -> Result<(), String> {
+    for (package, test) in tests {
         let args = [
             "test",
             "-p",
@@ -161,7 +192,8 @@ fn run_server_tests(backend: &Backend, server: &crate::servers::Lnbits) -> Resul
             args.join(" ")
         );
         let mut command = cargo(&args);
-        command.envs(server.env());
+        command.env("LNBITS_TEST_WORK_DIR", crate::servers::lnbits_work_dir());
+        command.envs(env.iter().cloned());
         let output = crate::servers::output_unless_interrupted(command)?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let results = libtest_results(&stdout);
@@ -240,6 +272,7 @@ fn print_matrix(results: &[(&str, BTreeMap<String, Cell>)]) -> Result<(), String
     for (backend, _) in results {
         header.push_str(&format!("  {backend:>6}"));
     }
+    let column = |backend: &str| backend.len().max(6);
     println!("\n{header}");
     println!("{}", "-".repeat(header.len()));
     let (mut passed, mut failed, mut unsupported) = (0, 0, 0);
@@ -255,18 +288,14 @@ fn print_matrix(results: &[(&str, BTreeMap<String, Cell>)]) -> Result<(), String
                 Cell::Passed => passed += 1,
                 Cell::Unsupported(reason) => {
                     unsupported += 1;
-                    notes.push(format!(
-                        "  unsupported  {backend:>6}  {behaviour}: {reason}"
-                    ));
+                    notes.push(format!("  unsupported  {backend}  {behaviour}: {reason}"));
                 }
                 Cell::Failed(message) => {
                     failed += 1;
-                    notes.push(format!(
-                        "  FAILED       {backend:>6}  {behaviour}: {message}"
-                    ));
+                    notes.push(format!("  FAILED       {backend}  {behaviour}: {message}"));
                 }
             }
-            row.push_str(&format!("  {:>6}", cell.to_string()));
+            row.push_str(&format!("  {:>w$}", cell.to_string(), w = column(backend)));
         }
         println!("{row}");
     }

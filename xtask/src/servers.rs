@@ -21,10 +21,20 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|err| format!("cannot start a runtime: {err}"))
 }
 
+/// Where the LNbits venv, logs and control files live.
+pub(crate) fn lnbits_work_dir() -> std::path::PathBuf {
+    workspace_root().join("target").join("lnbits")
+}
+
+/// Installs LNbits into the work directory's venv unless it is there.
+pub(crate) fn ensure_lnbits_venv() -> Result<(), String> {
+    Options::new(lnbits_work_dir()).ensure_venv().map(drop)
+}
+
 impl Lnbits {
     /// Installs LNbits into `target/lnbits` (once) and starts a fresh server.
     pub(crate) fn start() -> Result<Self, String> {
-        let options = Options::new(workspace_root().join("target").join("lnbits"));
+        let options = Options::new(lnbits_work_dir());
         let server = runtime()?.block_on(LnbitsServer::start(&options))?;
         Ok(Self { server })
     }

@@ -91,9 +91,10 @@ pub async fn node_manager_calls_work_or_are_unsupported(bed: TestBed) -> Verdict
             peers.as_ref().err() == Some(&unsupported),
             "list_peers: {peers:?}"
         );
-        return Err(Stop::Unsupported(
-            "NODEMANAGER is not in features(), and every node-manager call says Unsupported".into(),
-        ));
+        return Err(Stop::Unsupported(bed.unsupported_reason(
+            WalletFeature::NodeManager,
+            "NODEMANAGER is not in features(), and every node-manager call says Unsupported",
+        )));
     }
     let info = info.map_err(|err| fail(format!("node_info: {err}")))?;
     let is_node_id = |id: &str| id.len() == 66 && wallet_core::hex::decode(id).is_ok();

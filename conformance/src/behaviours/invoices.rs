@@ -98,7 +98,10 @@ pub async fn a_description_hash_is_committed_to_or_unsupported(bed: TestBed) -> 
             Ok(())
         }
         (Err(WalletError::Unsupported(WalletFeature::DescriptionHash)), false) => {
-            unsupported("DESCRIPTION_HASH is not in features(), and the call says Unsupported")
+            unsupported(bed.unsupported_reason(
+                WalletFeature::DescriptionHash,
+                "DESCRIPTION_HASH is not in features(), and the call says Unsupported",
+            ))
         }
         (other, supported) => Err(fail(format!(
             "features() says DESCRIPTION_HASH supported={supported}, but create_invoice gave {other:?}"
@@ -151,7 +154,10 @@ pub async fn amountless_invoices_follow_the_features(bed: TestBed) -> Verdict {
             Ok(())
         }
         (Err(WalletError::Unsupported(WalletFeature::AmountlessInvoice)), false) => {
-            unsupported("AMOUNTLESS_INVOICE is not in features(), and the call says Unsupported")
+            unsupported(bed.unsupported_reason(
+                WalletFeature::AmountlessInvoice,
+                "AMOUNTLESS_INVOICE is not in features(), and the call says Unsupported",
+            ))
         }
         (other, supported) => Err(fail(format!(
             "features() says AMOUNTLESS_INVOICE supported={supported}, but create_invoice gave {other:?}"

@@ -697,7 +697,10 @@ pub async fn amountless_payments_follow_the_features(bed: TestBed) -> Verdict {
             if *err.reason()
                 == wallet_core::WalletError::Unsupported(WalletFeature::AmountlessPayment) =>
         {
-            unsupported("AMOUNTLESS_PAYMENT is not in features(), and the call says Unsupported")
+            unsupported(bed.unsupported_reason(
+                WalletFeature::AmountlessPayment,
+                "AMOUNTLESS_PAYMENT is not in features(), and the call says Unsupported",
+            ))
         }
         (supported, other) => Err(fail(format!(
             "features() says AMOUNTLESS_PAYMENT supported={supported}, but pay_invoice gave {other:?}"

@@ -313,7 +313,10 @@ pub async fn an_amountless_invoice_reports_the_amount_received(bed: TestBed) -> 
         .features()
         .contains(WalletFeature::AmountlessInvoice)
     {
-        return unsupported("the wallet cannot create amountless invoices");
+        return unsupported(bed.unsupported_reason(
+            WalletFeature::AmountlessInvoice,
+            "the wallet cannot create amountless invoices",
+        ));
     }
     if !bed
         .counterparty

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::watch;
@@ -59,7 +59,6 @@ pub(crate) struct Daemon {
     pub(crate) kill: watch::Sender<u64>,
     xpay_disabled: AtomicBool,
     fees: Mutex<ChannelFees>,
-    temporary_failures: AtomicU32,
     /// xpay codes to answer at once while the payment stays in flight, one per call.
     early_failures: Mutex<VecDeque<i32>>,
 }
@@ -75,7 +74,6 @@ impl Daemon {
             calls: Mutex::new(HashMap::new()),
             kill: watch::Sender::new(0),
             xpay_disabled: AtomicBool::new(false),
-            temporary_failures: AtomicU32::new(0),
             fees: Mutex::new(ChannelFees {
                 base_msat: 1_000,
                 ppm: 1,
@@ -206,24 +204,6 @@ impl Daemon {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop_front()
-    }
-
-    pub(crate) fn add_temporary_failures(&self, count: u32) {
-        self.temporary_failures.fetch_add(count, Ordering::SeqCst);
-    }
-
-    /// Takes one temporary failure for the attempt about to be made, if any is set.
-    pub(crate) fn take_temporary_failure(&self) -> bool {
-        self.temporary_failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
-                count.checked_sub(1)
-            })
-            .is_ok()
-    }
-
-    /// Gives back a temporary failure no attempt used.
-    pub(crate) fn untake_temporary_failure(&self) {
-        self.temporary_failures.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The fees this node asks on its channel to the hub.

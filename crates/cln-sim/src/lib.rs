@@ -150,7 +150,10 @@ impl ClnSimulator {
     /// them for as long as its `retry_for` allows (each a failed attempt in `listsendpays`), then
     /// pays, or gives up with 209 when `retry_for` passes first.
     pub fn fail_next_attempts_temporarily(&self, count: u32) {
-        self.daemon.add_temporary_failures(count);
+        self.daemon
+            .node
+            .control()
+            .fail_next_attempts_temporarily(count);
     }
 
     /// How many requests for `method` lightningd has received, answered or not.

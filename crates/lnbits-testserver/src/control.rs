@@ -30,6 +30,14 @@ pub struct Control {
     pub pid: u32,
     /// The super user's bearer token, for creating and funding wallets.
     pub superuser_token: String,
+    /// The funding source's settings (`LNBITS_BACKEND_WALLET_CLASS` and its variables); empty
+    /// means LNbits' FakeWallet.
+    #[serde(default)]
+    pub funding_env: Vec<(String, String)>,
+    /// Whether the server stops itself (and removes its data) when the process that started it
+    /// exits: for servers a test process starts for itself, which nobody else will stop.
+    #[serde(default)]
+    pub die_with_parent: bool,
 }
 
 impl Control {

@@ -8,11 +8,16 @@
 //! funded wallets and to restart or stop the server for fault tests. Dropping the
 //! [`LnbitsServer`] stops whichever process serves at that moment and removes the data folder.
 //!
+//! [`LndFundedBed`] runs LNbits funded by lnd-sim instead (LNbits' own `LndWallet` over gRPC),
+//! for the paths FakeWallet never takes: external payments, payments pending at the node, the
+//! node's failures, hold invoices.
+//!
 //! This crate is test infrastructure: `cargo xtask conformance --backend lnbits` uses it. It is
 //! not published.
 
 mod control;
 mod http;
+mod on_lnd;
 mod process;
 mod venv;
 
@@ -22,6 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use control::{CONTROL_ENV, Control};
 pub use http::WalletKeys;
+pub use on_lnd::LndFundedBed;
 pub use venv::{LNBITS_VERSION, Venv};
 
 /// How to run the server.
@@ -37,7 +43,72 @@ pub struct Options {
     pub fund_sats: u64,
     /// How long the server may take to answer after each start.
     pub start_timeout: Duration,
+    /// Where LNbits' money comes from.
+    pub funding: Funding,
+    /// Whether the server stops itself when the process that started it exits (see
+    /// [`Control::die_with_parent`]).
+    pub die_with_parent: bool,
 }
+
+/// LNbits' funding source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Funding {
+    /// LNbits' FakeWallet: payments between wallets of this server only, settled at once.
+    FakeWallet,
+    /// LNbits' `LndWallet` on an lnd node (lnd-sim) at `127.0.0.1:port`: external payments,
+    /// hold invoices and the node's failures, as with a real node.
+    Lnd {
+        /// The node's gRPC port on loopback.
+        port: u16,
+        /// Its `tls.cert`.
+        cert: PathBuf,
+        /// Its `admin.macaroon`.
+        macaroon: PathBuf,
+    },
+}
+
+impl Funding {
+    /// The name of this kind of server's control and log files, so that a FakeWallet-funded and
+    /// an lnd-funded server can share one work directory and venv.
+    fn file_stem(&self) -> &'static str {
+        match self {
+            Self::FakeWallet => "lnbits",
+            Self::Lnd { .. } => "lnbits-on-lnd",
+        }
+    }
+
+    /// LNbits' settings for this funding source.
+    fn env(&self) -> Vec<(String, String)> {
+        let Self::Lnd {
+            port,
+            cert,
+            macaroon,
+        } = self
+        else {
+            return vec![("LNBITS_BACKEND_WALLET_CLASS".into(), "FakeWallet".into())];
+        };
+        [
+            ("LNBITS_BACKEND_WALLET_CLASS", "LndWallet".to_owned()),
+            ("LND_GRPC_ENDPOINT", "127.0.0.1".to_owned()),
+            ("LND_GRPC_PORT", port.to_string()),
+            ("LND_GRPC_CERT", cert.display().to_string()),
+            ("LND_GRPC_MACAROON", macaroon.display().to_string()),
+            // LNbits waits this long for the node's answer before it answers a payment
+            // `pending` (default 5 s): short, so that payments held at the node come back
+            // pending well within the suite's short timeouts.
+            (
+                "LNBITS_FUNDING_SOURCE_PAY_INVOICE_WAIT_SECONDS",
+                PAY_WAIT_SECONDS.to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+    }
+}
+
+/// How long an lnd-funded LNbits waits for the node before answering a payment `pending`.
+pub const PAY_WAIT_SECONDS: u64 = 1;
 
 impl Options {
     /// Defaults under `work_dir`: `python3` (or `$LNBITS_PYTHON`), a free port, a million sats
@@ -49,7 +120,19 @@ impl Options {
             port: None,
             fund_sats: 1_000_000,
             start_timeout: Duration::from_secs(120),
+            funding: Funding::FakeWallet,
+            die_with_parent: false,
         }
+    }
+
+    /// The venv under the work directory, with LNbits installed (now, if it was not).
+    pub fn ensure_venv(&self) -> Result<Venv, String> {
+        std::fs::create_dir_all(&self.work_dir)
+            .map_err(|err| format!("cannot create {}: {err}", self.work_dir.display()))?;
+        Venv::ensure(
+            &self.work_dir.join(format!("venv-{LNBITS_VERSION}")),
+            &self.python,
+        )
     }
 }
 
@@ -66,12 +149,7 @@ impl LnbitsServer {
     /// Installs (if needed), starts and bootstraps a fresh server.
     pub async fn start(options: &Options) -> Result<Self, String> {
         let work_dir = &options.work_dir;
-        std::fs::create_dir_all(work_dir)
-            .map_err(|err| format!("cannot create {}: {err}", work_dir.display()))?;
-        let venv = Venv::ensure(
-            &work_dir.join(format!("venv-{LNBITS_VERSION}")),
-            &options.python,
-        )?;
+        let venv = options.ensure_venv()?;
         let port = match options.port {
             Some(port) => port,
             None => free_port()?,
@@ -90,14 +168,16 @@ impl LnbitsServer {
             venv: venv.path.clone(),
             data_dir,
             home: work_dir.clone(),
-            log: work_dir.join("lnbits.log"),
+            log: work_dir.join(format!("{}.log", options.funding.file_stem())),
             pid: 0,
             superuser_token: String::new(),
+            funding_env: options.funding.env(),
+            die_with_parent: options.die_with_parent,
         };
         let started = Instant::now();
         eprintln!(
-            "lnbits-testserver: starting LNbits {LNBITS_VERSION} on {}",
-            control.endpoint
+            "lnbits-testserver: starting LNbits {LNBITS_VERSION} ({:?}) on {}",
+            options.funding, control.endpoint
         );
         let mut child = process::spawn(&control)?;
         control.pid = child.id();
@@ -111,7 +191,7 @@ impl LnbitsServer {
         )
         .await;
         let mut server = Self {
-            control_path: work_dir.join("control.json"),
+            control_path: work_dir.join(format!("control-{}.json", options.funding.file_stem())),
             control,
             child: Some(child),
             wallets: Default::default(),
@@ -137,6 +217,11 @@ impl LnbitsServer {
     /// The base URL.
     pub fn endpoint(&self) -> &str {
         &self.control.endpoint
+    }
+
+    /// The control file, for [`TestServer::at`].
+    pub fn control_path(&self) -> &Path {
+        &self.control_path
     }
 
     /// Environment variables for tests and for the CLI: the endpoint, the control file, and the
@@ -195,7 +280,11 @@ impl TestServer {
                  starts it and sets {CONTROL_ENV}"
             )
         })?;
-        let control_path = PathBuf::from(path);
+        Self::at(PathBuf::from(path))
+    }
+
+    /// The server whose control file is `control_path`.
+    pub fn at(control_path: PathBuf) -> Result<Self, String> {
         Control::load(&control_path)?;
         Ok(Self {
             control_path,
@@ -205,6 +294,11 @@ impl TestServer {
 
     fn control(&self) -> Result<Control, String> {
         Control::load(&self.control_path)
+    }
+
+    /// The control file.
+    pub fn control_path(&self) -> &Path {
+        &self.control_path
     }
 
     /// The base URL.

@@ -26,10 +26,15 @@ pub(crate) fn spawn(control: &Control) -> Result<Child, String> {
         control.venv.join("bin").display()
     );
     let data = control.data_dir.display().to_string();
+    let mut command = Command::new(control.venv.join("bin").join("python"));
+    if control.die_with_parent {
+        command.args(["-c", WATCH_PARENT]);
+    } else {
+        command.arg(control.venv.join("bin").join("uvicorn"));
+    }
     // LNbits reads every environment variable named like a setting (HOST, PORT, DEBUG, ...), so
     // it starts from an empty environment, with every outbound feature switched off.
-    Command::new(control.venv.join("bin").join("python"))
-        .arg(control.venv.join("bin").join("uvicorn"))
+    command
         .args([
             COMMAND_MARK,
             "--host",
@@ -47,6 +52,7 @@ pub(crate) fn spawn(control: &Control) -> Result<Child, String> {
         .env("LNBITS_DATA_FOLDER", &data)
         .env("LNBITS_EXTENSIONS_PATH", &data)
         .env("LNBITS_BACKEND_WALLET_CLASS", "FakeWallet")
+        .envs(control.funding_env.iter().map(|(key, value)| (key, value)))
         .env("LNBITS_ADMIN_UI", "true")
         .env("LNBITS_EXTENSIONS_DEACTIVATE_ALL", "true")
         .env("LNBITS_EXTENSIONS_MANIFESTS", "[]")
@@ -64,6 +70,24 @@ pub(crate) fn spawn(control: &Control) -> Result<Child, String> {
         .spawn()
         .map_err(|err| format!("cannot start uvicorn: {err}"))
 }
+
+/// Runs uvicorn with the arguments after `-c`, and exits (removing the data folder) as soon as
+/// the process that started it is gone: a test binary that starts its own server cannot stop it
+/// from a destructor, since libtest never drops statics.
+const WATCH_PARENT: &str = r#"
+import os, shutil, sys, threading, time
+parent = os.getppid()
+def watch():
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            shutil.rmtree(os.environ["LNBITS_DATA_FOLDER"], ignore_errors=True)
+            os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+import uvicorn.main
+sys.argv = ["uvicorn", *sys.argv[1:]]
+uvicorn.main.main()
+"#;
 
 /// Whether `pid` is alive and is our LNbits server.
 pub(crate) fn is_our_server(pid: u32) -> bool {

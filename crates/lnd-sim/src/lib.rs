@@ -254,6 +254,16 @@ impl LndSimulator {
         self.daemon.drop_connections();
     }
 
+    /// The next `count` HTLC attempts fail at a hop with a temporary channel failure. lnd retries
+    /// them for as long as the payment's `timeout_seconds` allows (each a failed HTLC of the
+    /// payment), then pays, or fails the payment when the timeout passes first.
+    pub fn fail_next_attempts_temporarily(&self, count: u32) {
+        self.daemon
+            .node
+            .control()
+            .fail_next_attempts_temporarily(count);
+    }
+
     /// The next payment is dispatched, then every connection drops before its answer is sent.
     pub fn lose_next_payment_answer(&self) {
         self.daemon.node.control().lose_next_payment_answer();

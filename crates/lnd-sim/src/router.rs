@@ -2,6 +2,8 @@
 //! `AlreadyExists` answers, and stream updates (IN_FLIGHT first, then the final state, then the
 //! stream closes).
 
+use std::time::Duration;
+
 use futures::StreamExt;
 use lnd_grpc::lnrpc::Payment;
 use lnd_grpc::routerrpc::router_server::Router;
@@ -10,7 +12,9 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 use wallet_core::PaymentHash;
 use wallet_core::bolt11::{Bolt11, Currency};
-use wallet_fake::{AnswerFault, AnswerFaultKind, FakePaymentState, PaymentSnapshot, SendOutcome};
+use wallet_fake::{
+    AnswerFault, AnswerFaultKind, FakePaymentState, PaymentSnapshot, SendOutcome, TemporaryFailures,
+};
 
 use crate::convert;
 use crate::daemon::{Daemon, status};
@@ -142,6 +146,9 @@ fn checked_amount(invoice: &Bolt11, request: &SendPaymentRequest) -> Result<u64,
     }
 }
 
+/// How long lnd waits between attempts after a temporary failure (in the simulator).
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
 #[tonic::async_trait]
 impl Router for Daemon {
     async fn send_payment_v2(
@@ -201,11 +208,34 @@ impl Router for Daemon {
             let spoiled = self.spoiled(fault, invoice, amount_msat, fee_limit_msat)?;
             return with_first_message(spoiled).await;
         }
-        let payment = match self
+        // lnd retries attempts that fail at a hop for as long as `timeout_seconds` allows, each
+        // a failed HTLC of the payment; past it the payment fails.
+        let retry_for =
+            Duration::from_secs(u64::try_from(request.timeout_seconds.max(1)).unwrap_or(1));
+        let outcome = match self
             .node
-            .pay(&invoice, amount_msat, fee_limit_msat)
+            .pay_retrying_temporary_failures(
+                &invoice,
+                amount_msat,
+                fee_limit_msat,
+                retry_for,
+                RETRY_PAUSE,
+            )
+            .await
             .map_err(status)?
         {
+            TemporaryFailures::Sent(outcome) => outcome,
+            TemporaryFailures::GaveUp { .. } => {
+                let payment = self
+                    .node
+                    .payment(&invoice.payment_hash())
+                    .map_err(status)?
+                    .ok_or_else(|| Status::internal("the failed payment has no record"))?;
+                return with_first_message(self.updates(payment, request.no_inflight_updates))
+                    .await;
+            }
+        };
+        let payment = match outcome {
             SendOutcome::AlreadyExists(existing) => {
                 return Err(match existing.state {
                     FakePaymentState::Succeeded { .. } => {

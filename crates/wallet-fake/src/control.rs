@@ -55,6 +55,15 @@ impl FakeControl {
         }
     }
 
+    /// The next `count` attempts made through [`FakeNode::pay_retrying_temporary_failures`] fail
+    /// at a hop with a temporary channel failure; the node retries each, as lnd and xpay do.
+    pub fn fail_next_attempts_temporarily(&self, count: u32) {
+        let mut state = self.node.network.shared.lock();
+        if let Ok(node) = state.node_mut(&self.node.id) {
+            node.temporary_failures = node.temporary_failures.saturating_add(count);
+        }
+    }
+
     /// The next payment is dispatched (the money is locked) and stays in flight until
     /// [`FakeControl::release_payment`].
     pub fn stall_next_payment(&self) {

@@ -19,7 +19,7 @@ pub use control::{FakeControl, Release};
 pub use error::FakeNodeError;
 pub use faults::{AnswerFault, AnswerFaultKind, LookupFaults};
 pub use network::FakeNetwork;
-pub use node::{FakeNode, NewInvoice};
+pub use node::{FakeNode, NewInvoice, TemporaryFailures};
 pub use snapshot::{
     AttemptSnapshot, FakeInvoiceState, FakePaymentState, InvoiceSnapshot, NodeId, PaymentSnapshot,
     SendOutcome,

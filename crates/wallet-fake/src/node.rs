@@ -261,6 +261,56 @@ impl FakeNode {
         Ok(node.payments())
     }
 
+    /// Pays `invoice` as a node that retries temporary failures does: while
+    /// [`FakeControl::fail_next_attempts_temporarily`] has attempts to fail, each is recorded as
+    /// a failed attempt of this payment and retried after `pause`; then the payment is sent as
+    /// [`FakeNode::pay`] sends it. If `retry_for` runs out first, the node gives up:
+    /// [`TemporaryFailures::GaveUp`] with the attempts that failed (the payment's record is
+    /// failed). Nothing is attempted when a payment of the hash is in flight or paid.
+    pub async fn pay_retrying_temporary_failures(
+        &self,
+        invoice: &Bolt11,
+        amount_msat: u64,
+        max_fee_msat: u64,
+        retry_for: Duration,
+        pause: Duration,
+    ) -> Result<TemporaryFailures, FakeNodeError> {
+        let started = tokio::time::Instant::now();
+        let mut failed = 0u32;
+        while self.take_temporary_failure() {
+            let control = self.control();
+            control.fail_next_payment(wallet_core::FailureReason::Other(
+                "temporary_channel_failure at a hop".into(),
+            ));
+            match self.pay(invoice, amount_msat, max_fee_msat) {
+                Ok(SendOutcome::Dispatched(_)) => failed = failed.saturating_add(1),
+                // Nothing was attempted (a payment of the hash exists): the fault is not spent.
+                outcome @ (Ok(SendOutcome::AlreadyExists(_)) | Err(_)) => {
+                    control.clear_next_failure();
+                    control.fail_next_attempts_temporarily(1);
+                    return outcome.map(TemporaryFailures::Sent);
+                }
+            }
+            if started.elapsed() + pause >= retry_for {
+                return Ok(TemporaryFailures::GaveUp { failed });
+            }
+            tokio::time::sleep(pause).await;
+        }
+        self.pay(invoice, amount_msat, max_fee_msat)
+            .map(TemporaryFailures::Sent)
+    }
+
+    fn take_temporary_failure(&self) -> bool {
+        let mut state = self.network.shared.lock();
+        match state.node_mut(&self.id) {
+            Ok(node) if node.temporary_failures > 0 => {
+                node.temporary_failures -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Takes the fault set for the answer to the next payment, if any (see
     /// [`FakeControl::spoil_next_payment_answer`]). A server of this node calls it when a payment
     /// request arrives, and then spoils its answer and dispatches with [`FakeNode::pay_after`].
@@ -480,6 +530,18 @@ fn invalid_random(err: wallet_core::WalletError) -> FakeNodeError {
         field: "randomness",
         reason: err.to_string(),
     }
+}
+
+/// How [`FakeNode::pay_retrying_temporary_failures`] ended.
+#[derive(Clone, Debug)]
+pub enum TemporaryFailures {
+    /// The payment was sent (or one of the hash exists), as [`FakeNode::pay`] says.
+    Sent(SendOutcome),
+    /// The retry budget ran out after `failed` attempts failed temporarily.
+    GaveUp {
+        /// The attempts that failed.
+        failed: u32,
+    },
 }
 
 impl fmt::Debug for FakeNode {

@@ -49,6 +49,8 @@ pub(crate) struct NodeState {
     payments: HashMap<PaymentHash, PaymentRecord>,
     payment_order: Vec<PaymentHash>,
     pub(crate) faults: VecDeque<PaymentFault>,
+    /// Attempts still to fail at a hop with a temporary failure, before a node retries.
+    pub(crate) temporary_failures: u32,
     pub(crate) offline: bool,
     pub(crate) answer_faults: VecDeque<AnswerFault>,
     pub(crate) lookup_faults: LookupFaults,
@@ -221,6 +223,7 @@ impl NodeState {
             payments: HashMap::new(),
             payment_order: Vec::new(),
             faults: VecDeque::new(),
+            temporary_failures: 0,
             offline: false,
             answer_faults: VecDeque::new(),
             lookup_faults: LookupFaults::default(),

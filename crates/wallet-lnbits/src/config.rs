@@ -21,6 +21,10 @@ pub const INVOICE_KEY: &str = "LNBITS_INVOICE_KEY";
 pub const ALLOW_INSECURE: &str = "LNBITS_ALLOW_INSECURE";
 /// Seconds every request may take (default 15).
 pub const REQUEST_TIMEOUT: &str = "LNBITS_REQUEST_TIMEOUT";
+/// `true` says the server's funding source has hold invoices (LNbits' `LndWallet` and
+/// `LndRestWallet` do; FakeWallet and the rest do not). LNbits' API does not tell its clients,
+/// so this crate's own setting turns the `HOLDINVOICE` feature on.
+pub const HOLD_INVOICES: &str = "LNBITS_HOLD_INVOICES";
 
 /// Every setting an [`crate::LnbitsWallet`] reads.
 pub const SETTING_KEYS: &[&str] = &[
@@ -30,6 +34,7 @@ pub const SETTING_KEYS: &[&str] = &[
     INVOICE_KEY,
     ALLOW_INSECURE,
     REQUEST_TIMEOUT,
+    HOLD_INVOICES,
 ];
 
 /// How to reach an LNbits wallet. `Debug` never shows the keys.
@@ -43,6 +48,8 @@ pub struct LnbitsConfig {
     pub invoice_key: Option<Secret<String>>,
     /// The deadline of every request except payments, which use their own timeout.
     pub request_timeout: Duration,
+    /// Whether the server's funding source has hold invoices ([`HOLD_INVOICES`]).
+    pub hold_invoices: bool,
 }
 
 impl fmt::Debug for LnbitsConfig {
@@ -52,6 +59,7 @@ impl fmt::Debug for LnbitsConfig {
             .field("admin_key", &self.admin_key)
             .field("invoice_key", &self.invoice_key)
             .field("request_timeout", &self.request_timeout)
+            .field("hold_invoices", &self.hold_invoices)
             .finish()
     }
 }
@@ -75,8 +83,15 @@ impl LnbitsConfig {
         Self::from_settings(&settings)
     }
 
+    /// Says the server's funding source has hold invoices (see [`HOLD_INVOICES`]).
+    pub fn with_hold_invoices(mut self, hold_invoices: bool) -> Self {
+        self.hold_invoices = hold_invoices;
+        self
+    }
+
     /// Reads `LNBITS_ENDPOINT`, `LNBITS_ADMIN_KEY` (or `LNBITS_KEY`), `LNBITS_INVOICE_KEY`,
-    /// `LNBITS_ALLOW_INSECURE` and `LNBITS_REQUEST_TIMEOUT`. Errors name the setting.
+    /// `LNBITS_ALLOW_INSECURE`, `LNBITS_REQUEST_TIMEOUT` and `LNBITS_HOLD_INVOICES`. Errors name
+    /// the setting.
     pub fn from_settings(settings: &Settings) -> Result<Self, WalletError> {
         let text = settings.require(ENDPOINT)?;
         let endpoint = Url::parse(text.trim()).map_err(|err| {
@@ -125,6 +140,7 @@ impl LnbitsConfig {
             admin_key,
             invoice_key,
             request_timeout,
+            hold_invoices: settings.flag(HOLD_INVOICES)?.unwrap_or(false),
         })
     }
 

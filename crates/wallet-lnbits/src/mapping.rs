@@ -5,6 +5,7 @@
 //! failure, missing data, bad JSON, unknown status, not found) is a unit test.
 
 use reqwest::StatusCode;
+use serde_json::Value;
 use wallet_core::pay::{Attempt, AttemptState, Dispatched, payment_status};
 use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, PaymentStatus, WalletError};
 
@@ -118,14 +119,7 @@ pub(crate) fn pay_reply(payment_hash: &PaymentHash, reply: &Reply) -> Dispatched
     }
     let detail = reply.detail();
     if status.as_u16() == 520 {
-        return match reply.body["status"].as_str() {
-            Some("failed") if detail.starts_with("Bolt11 decoding failed") => Dispatched::NotSent(
-                WalletError::invalid("bolt11", format!("LNbits cannot decode it: {detail}")),
-            ),
-            Some("failed") => Dispatched::Declined(WalletError::backend(Some(520), detail)),
-            // "pending" or "success": a payment of this hash exists; its record tells.
-            _ => Dispatched::Unanswered(format!("LNbits answered 520: {detail}")),
-        };
+        return payment_error(reply.body["status"].as_str(), detail);
     }
     match status {
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Dispatched::NotSent(
@@ -139,6 +133,73 @@ pub(crate) fn pay_reply(payment_hash: &PaymentHash, reply: &Reply) -> Dispatched
         }
         // A 500, a 502 from a proxy, anything else: the payment may be under way.
         _ => Dispatched::Unanswered(format!("LNbits answered {status}: {detail}")),
+    }
+}
+
+/// Whether an answer to `/settle` or `/cancel` says the node did it: LNbits serialises its
+/// funding source's `InvoiceResponse` NamedTuple as an array whose first item is `ok` (an object
+/// with `ok` is read too). `None` for anything else.
+pub(crate) fn hold_answer_ok(body: &Value) -> Option<bool> {
+    match body {
+        Value::Array(items) => items.first()?.as_bool(),
+        Value::Object(fields) => fields.get("ok")?.as_bool(),
+        _ => None,
+    }
+}
+
+/// The error message of a refused `/settle` or `/cancel` answer (its fourth item).
+pub(crate) fn hold_answer_error(body: &Value) -> String {
+    let message = match body {
+        Value::Array(items) => items.get(3),
+        Value::Object(fields) => fields.get("error_message"),
+        _ => None,
+    };
+    message
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given")
+        .to_owned()
+}
+
+/// LNbits' refusals of a payment before it records one (`PaymentError`s raised ahead of
+/// `create_payment` in LNbits 1.6.2's `core/services/payments.py`): nothing was sent.
+const REFUSED_BEFORE_RECORDING: &[&str] = &[
+    "Bolt11 decoding failed",
+    "Amountless invoices not supported",
+    "Invoice amount ",
+    "Only incoming payments allowed",
+    "Wallet does not have permission",
+    "Insufficient balance",
+    "You must reserve at least",
+    "Internal invoice already paid",
+    "Invalid invoice. Bolt11 changed",
+    "Internal payment not found",
+    "The time limit of ",
+    "Could not fetch wallet",
+];
+
+/// LNbits' answers after its funding source said the payment failed for good: the payment just
+/// sent failed at the node (LNbits marks the record failed first), or LNbits refuses to send
+/// again a hash whose earlier payment the node failed.
+const FAILED_AT_THE_NODE: &[&str] = &["Payment failed:", "Payment is failed node"];
+
+/// What a 520 answer to a payment proves. Only a failure the node reported (which the records
+/// then confirm) or a refusal LNbits documents before recording anything is final; any other
+/// detail, including one LNbits may add in a later release, leaves the payment to its records.
+fn payment_error(status: Option<&str>, detail: String) -> Dispatched {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|prefix| detail.starts_with(prefix));
+    match status {
+        Some("failed") if detail.starts_with("Bolt11 decoding failed") => Dispatched::NotSent(
+            WalletError::invalid("bolt11", format!("LNbits cannot decode it: {detail}")),
+        ),
+        Some("failed") if starts(REFUSED_BEFORE_RECORDING) => {
+            Dispatched::NotSent(WalletError::backend(Some(520), detail))
+        }
+        Some("failed") if starts(FAILED_AT_THE_NODE) => {
+            Dispatched::Declined(WalletError::backend(Some(520), detail))
+        }
+        // "pending" or "success" (a payment of this hash exists), or a failure LNbits does not
+        // explain: the records tell.
+        _ => Dispatched::Unanswered(format!("LNbits answered 520: {detail}")),
     }
 }
 
@@ -297,7 +358,7 @@ mod tests {
         );
         assert_eq!(
             pay_reply(&hash(), &broke),
-            Dispatched::Declined(WalletError::backend(Some(520), "Insufficient balance."))
+            Dispatched::NotSent(WalletError::backend(Some(520), "Insufficient balance."))
         );
         for code in [401, 403, 404, 400, 429] {
             assert!(
@@ -308,6 +369,76 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn settle_and_cancel_answers_are_arrays_whose_first_item_is_ok() {
+        let settled = json!([true, null, null, null, "79".repeat(32), null]);
+        assert_eq!(hold_answer_ok(&settled), Some(true));
+        let refused = json!([false, null, null, "invoice still open", null, null]);
+        assert_eq!(hold_answer_ok(&refused), Some(false));
+        assert_eq!(hold_answer_error(&refused), "invoice still open");
+        assert_eq!(hold_answer_ok(&json!({"ok": true})), Some(true));
+        for junk in [
+            json!([]),
+            json!(["true"]),
+            json!(null),
+            json!("ok"),
+            json!({}),
+        ] {
+            assert_eq!(hold_answer_ok(&junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_520_is_final_only_when_its_detail_proves_it() {
+        let failed = |detail: &str| reply(520, json!({"detail": detail, "status": "failed"}));
+        for node_failure in [
+            "Payment failed: Payment failed: FAILURE_REASON_INSUFFICIENT_BALANCE",
+            "Payment failed: without an error message.",
+            "Payment is failed node, retrying is not possible.",
+        ] {
+            assert!(
+                matches!(
+                    pay_reply(&hash(), &failed(node_failure)),
+                    Dispatched::Declined(_)
+                ),
+                "{node_failure}"
+            );
+        }
+        for refusal in [
+            "You must reserve at least (2  sat) to cover potential routing fees.",
+            "Invoice amount 5000 sats is too high. Max allowed: 10 sats.",
+            "Internal invoice already paid.",
+            "Amountless invoices not supported.",
+        ] {
+            assert!(
+                matches!(pay_reply(&hash(), &failed(refusal)), Dispatched::NotSent(_)),
+                "{refusal}"
+            );
+        }
+        for unexplained in [
+            "Something LNbits 1.7 may say",
+            "payment failed",
+            "",
+            "Insufficient",
+        ] {
+            assert!(
+                matches!(
+                    pay_reply(&hash(), &failed(unexplained)),
+                    Dispatched::Unanswered(_)
+                ),
+                "{unexplained:?}"
+            );
+        }
+        let still_pending = reply(
+            520,
+            json!({"detail": "Payment is still pending.", "status": "pending"}),
+        );
+        assert!(matches!(
+            pay_reply(&hash(), &still_pending),
+            Dispatched::Unanswered(_)
+        ));
     }
 
     #[test]

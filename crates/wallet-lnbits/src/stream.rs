@@ -9,7 +9,10 @@
 //!    cursor (newest first, until the cursor) and deliver them oldest first;
 //! 3. take each websocket message as a hint: parse it defensively, keep settled incoming
 //!    payments, drop duplicates, confirm over REST, deliver;
-//! 4. end with an error when the socket closes, fails or falls silent, and let the supervisor
+//! 4. every 15 s, ask LNbits to re-check pending invoices and deliver what became paid: LNbits
+//!    misses payments its node settled while LNbits was reconnecting to it, and marks them paid
+//!    only when asked, without a websocket event;
+//! 5. end with an error when the socket closes, fails or falls silent, and let the supervisor
 //!    reconnect and resume.
 //!
 //! The cursor is the paid invoice's last-change time in microseconds and its hash, which orders
@@ -34,6 +37,14 @@ use crate::wallet::Inner;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// How long the socket may stay silent (uvicorn itself pings every 20 s).
 const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// How often, while connected, the stream asks LNbits to re-check this wallet's pending invoices
+/// with its node and reads what became paid. LNbits' own subscription to its node breaks when the
+/// node restarts, and on its return asks for nothing it missed: an invoice paid in that gap stays
+/// pending in LNbits, with no websocket event, until someone asks (contract rule 7).
+const RECHECK_EVERY: Duration = Duration::from_secs(15);
+/// How far before the newest delivered invoice a re-check reads. An invoice LNbits marks paid late
+/// takes the time of marking as its position, so this only has to cover clock steps.
+const RECHECK_WINDOW_MICROS: i64 = 600_000_000;
 /// Hashes remembered per connection to skip LNbits' repeated events.
 const SEEN_CAPACITY: usize = 4_096;
 
@@ -97,6 +108,10 @@ struct Listener {
     backlog: VecDeque<PaidInvoice>,
     /// Paid invoices at or before this position were paid before the stream started.
     start: Option<Position>,
+    /// The newest position delivered or queued.
+    newest: Option<Position>,
+    /// When to re-check pending invoices next.
+    next_recheck: Instant,
     seen: HashSet<PaymentHash>,
     seen_order: VecDeque<PaymentHash>,
     last_frame: Instant,
@@ -124,8 +139,11 @@ pub(crate) async fn open(
     let key = inner.config.read_key();
     inner.api.recheck_pending_invoices(key, deadline).await?;
     let (backlog, newest) = paid_after(&inner, resume).await?;
+    let start = resume.or(newest);
     let listener = Listener {
-        start: resume.or(newest),
+        start,
+        newest: backlog.iter().filter_map(Position::of).max().max(start),
+        next_recheck: Instant::now() + RECHECK_EVERY,
         backlog: backlog.iter().filter_map(paid_invoice).collect(),
         seen: backlog.iter().filter_map(PaymentRecord::hash).collect(),
         seen_order: backlog.iter().filter_map(PaymentRecord::hash).collect(),
@@ -256,6 +274,13 @@ impl Listener {
                         "the LNbits websocket was silent for {} s", SILENCE_LIMIT.as_secs()
                     )));
                 }
+                () = tokio::time::sleep_until(self.next_recheck) => {
+                    self.next_recheck = Instant::now() + RECHECK_EVERY;
+                    self.recheck().await?;
+                    if let Some(paid) = self.backlog.pop_front() {
+                        return Ok(paid);
+                    }
+                }
                 _ = ping.tick() => {
                     self.socket
                         .send(Message::Ping(Vec::new().into()))
@@ -264,6 +289,42 @@ impl Listener {
                 }
             }
         }
+    }
+
+    /// Asks LNbits to re-check pending invoices with its node, and queues what became paid.
+    async fn recheck(&mut self) -> Result<(), WalletError> {
+        let key = self.inner.config.read_key();
+        self.inner
+            .api
+            .recheck_pending_invoices(key, self.inner.config.request_timeout)
+            .await?;
+        let window = self.newest.map(|newest| Position {
+            micros: newest.micros.saturating_sub(RECHECK_WINDOW_MICROS),
+            hash: PaymentHash::from_bytes([0; 32]),
+        });
+        let after = window.max(self.start).unwrap_or(Position {
+            micros: 0,
+            hash: PaymentHash::from_bytes([0; 32]),
+        });
+        let (records, _) = paid_after(&self.inner, Some(after)).await?;
+        for record in &records {
+            let (Some(position), Some(paid)) = (Position::of(record), paid_invoice(record)) else {
+                continue;
+            };
+            if self.seen.contains(&position.hash)
+                || self.start.is_some_and(|start| position <= start)
+            {
+                continue;
+            }
+            tracing::info!(
+                payment_hash = %position.hash,
+                "a paid invoice LNbits had not announced, found by re-checking pending invoices"
+            );
+            self.remember(position.hash);
+            self.newest = self.newest.max(Some(position));
+            self.backlog.push_back(paid);
+        }
+        Ok(())
     }
 
     /// Checks a hint over REST: the invoice must be this wallet's, settled, and new.
@@ -279,6 +340,7 @@ impl Listener {
         if self.start.is_some_and(|start| position <= start) {
             return Ok(None);
         }
+        self.newest = self.newest.max(Some(position));
         Ok(paid_invoice(record))
     }
 

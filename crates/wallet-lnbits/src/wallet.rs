@@ -9,12 +9,14 @@ use tokio::time::Instant;
 use reqwest::Method;
 use serde_json::{Value, json};
 use wallet_core::amount::msat_to_sat_exact;
+use wallet_core::backoff::Backoff;
 use wallet_core::bolt11::{Bolt11, CheckedPayment};
 use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, Payments, payment_status};
 use wallet_core::{
-    Features, InvoiceRequest, InvoiceResponse, InvoiceStatus, PaidInvoiceStream, PayError,
-    PayInvoiceRequest, PaymentHash, PaymentResponse, PaymentStatus, Registry, Secret, Settings,
-    StatusResponse, StreamCursor, Wallet, WalletError, WalletFeature, async_trait, hex,
+    Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
+    PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse, PaymentStatus,
+    Preimage, Registry, Secret, Settings, StatusResponse, StreamCursor, Wallet, WalletError,
+    WalletFeature, async_trait, hex,
 };
 
 use crate::api::{PaymentRecord, Side};
@@ -79,6 +81,105 @@ impl LnbitsWallet {
         &self.inner.config
     }
 
+    /// Creates an invoice, or a hold invoice for `hold_hash`, and checks LNbits' answer against
+    /// the request.
+    async fn create(
+        &self,
+        request: &InvoiceRequest,
+        hold_hash: Option<PaymentHash>,
+    ) -> Result<InvoiceResponse, WalletError> {
+        let Some(amount_msat) = request.amount_msat else {
+            // LNbits 1.6.2 refuses them: "Amountless invoices not supported."
+            return Err(WalletError::Unsupported(WalletFeature::AmountlessInvoice));
+        };
+        // LNbits takes whole sats and would silently truncate a fraction.
+        let amount_sat = msat_to_sat_exact(amount_msat, "amount_msat")?;
+        let mut body = json!({
+            "out": false,
+            "amount": amount_sat,
+            "unit": "sat",
+            "memo": request.memo.as_deref().unwrap_or(""),
+        });
+        if let Some(expiry) = request.expiry {
+            body["expiry"] = json!(expiry.as_secs());
+        }
+        if let Some(hash) = &request.description_hash {
+            body["description_hash"] = json!(hash.to_hex());
+        }
+        if let Some(description) = &request.unhashed_description {
+            body["unhashed_description"] = json!(hex::encode(description));
+        }
+        if let Some(hash) = &hold_hash {
+            body["payment_hash"] = json!(hash.to_hex());
+        }
+        let created = self
+            .inner
+            .read(Method::POST, "/api/v1/payments", Some(&body))
+            .await?;
+        let record: PaymentRecord =
+            serde_json::from_value(created).map_err(|_| invalid_answer("POST /api/v1/payments"))?;
+        let payment_request = record
+            .invoice()
+            .ok_or_else(|| invalid_answer("POST /api/v1/payments"))?
+            .to_owned();
+        let invoice = Bolt11::parse(&payment_request)?;
+        let hash_matches = hold_hash.is_none_or(|hash| hash == invoice.payment_hash());
+        if record.hash() != Some(invoice.payment_hash())
+            || invoice.amount_msat() != Some(amount_msat)
+            || !hash_matches
+        {
+            return Err(WalletError::backend(
+                None,
+                "LNbits returned an invoice that does not match its own record or the request",
+            ));
+        }
+        Ok(InvoiceResponse {
+            checking_id: invoice.payment_hash(),
+            expires_at: invoice.expires_at(),
+            payment_request,
+        })
+    }
+
+    /// Settles or cancels a hold invoice: `path` with the admin key. LNbits answers with its
+    /// funding source's `InvoiceResponse` serialised as a JSON array (`[ok, checking_id,
+    /// payment_request, error_message, preimage, fee_msat]`), and with 520 when the node refused,
+    /// e.g. an invoice with no payment held yet.
+    async fn resolve_hold_invoice(&self, path: &str, body: &Value) -> Result<(), WalletError> {
+        if !self.inner.config.hold_invoices {
+            return Err(WalletError::Unsupported(WalletFeature::HoldInvoice));
+        }
+        let url = self.inner.api.url(path)?;
+        let admin_key = self.admin_key()?;
+        let reply = self
+            .inner
+            .api
+            .call(
+                Method::POST,
+                url,
+                Some(admin_key),
+                Some(body),
+                self.inner.config.request_timeout,
+            )
+            .await
+            .map_err(|failure| {
+                failure.into_error(|reply| match reply.status.as_u16() {
+                    520 => WalletError::InvalidState(format!(
+                        "LNbits' node refused: {}",
+                        reply.detail()
+                    )),
+                    _ => crate::http::api_error(&reply),
+                })
+            })?;
+        match mapping::hold_answer_ok(&reply.body) {
+            Some(true) => Ok(()),
+            Some(false) => Err(WalletError::InvalidState(format!(
+                "LNbits' node refused: {}",
+                mapping::hold_answer_error(&reply.body)
+            ))),
+            None => Err(invalid_answer(path)),
+        }
+    }
+
     fn admin_key(&self) -> Result<&Secret<String>, WalletError> {
         self.inner.config.admin_key.as_ref().ok_or_else(|| {
             WalletError::Unauthorized(
@@ -134,6 +235,31 @@ impl Inner {
                 deadline.min(self.config.request_timeout),
             )
             .await
+    }
+
+    /// Asks LNbits about `payment_hash` until its record is final or `deadline` is near. LNbits
+    /// answers a payment still in flight at the node `pending` once its own wait
+    /// (`LNBITS_FUNDING_SOURCE_PAY_INVOICE_WAIT_SECONDS`) is over, and updates the record only
+    /// when a client asks it to re-check (`recheck_pending`); nobody tells the payer otherwise.
+    /// The payment protocol then reads the records itself, so this only waits.
+    async fn wait_until_final(&self, payment_hash: &PaymentHash, deadline: Instant) {
+        let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+        for poll in 0..u32::MAX {
+            let pause = backoff.delay(poll);
+            if Instant::now() + pause >= deadline {
+                return;
+            }
+            tokio::time::sleep(pause).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Ok(attempts) = self.attempts(payment_hash, left).await
+                && matches!(
+                    payment_status(payment_hash, &attempts),
+                    PaymentStatus::Succeeded { .. } | PaymentStatus::Failed { .. }
+                )
+            {
+                return;
+            }
+        }
     }
 
     /// This wallet's outgoing records of `payment_hash` as attempts.
@@ -205,14 +331,19 @@ impl PaymentDriver for Driver<'_> {
         let body = json!({ "out": true, "bolt11": request.bolt11.trim() });
         let left = deadline.saturating_duration_since(Instant::now());
         let hash = payment.invoice.payment_hash();
-        match inner
+        let dispatched = match inner
             .api
             .call(Method::POST, url, Some(admin_key), Some(&body), left)
             .await
         {
             Ok(reply) => mapping::pay_reply(&hash, &reply),
             Err(failure) => failure.into_dispatched(|reply| mapping::pay_reply(&hash, &reply)),
+        };
+        if let Dispatched::Unanswered(reason) = &dispatched {
+            tracing::debug!(%hash, %reason, "waiting for LNbits' record to become final");
+            inner.wait_until_final(&hash, deadline).await;
         }
+        dispatched
     }
 }
 
@@ -226,7 +357,12 @@ fn invalid_answer(what: &str) -> WalletError {
 #[async_trait]
 impl Wallet for LnbitsWallet {
     fn features(&self) -> Features {
-        Features::NONE.with(WalletFeature::DescriptionHash)
+        let features = Features::NONE.with(WalletFeature::DescriptionHash);
+        if self.inner.config.hold_invoices {
+            features.with(WalletFeature::HoldInvoice)
+        } else {
+            features
+        }
     }
 
     async fn status(&self) -> Result<StatusResponse, WalletError> {
@@ -244,50 +380,7 @@ impl Wallet for LnbitsWallet {
         request: InvoiceRequest,
     ) -> Result<InvoiceResponse, WalletError> {
         request.validate()?;
-        let Some(amount_msat) = request.amount_msat else {
-            return Err(WalletError::Unsupported(WalletFeature::AmountlessInvoice));
-        };
-        // LNbits takes whole sats and would silently truncate a fraction.
-        let amount_sat = msat_to_sat_exact(amount_msat, "amount_msat")?;
-        let mut body = json!({
-            "out": false,
-            "amount": amount_sat,
-            "unit": "sat",
-            "memo": request.memo.as_deref().unwrap_or(""),
-        });
-        if let Some(expiry) = request.expiry {
-            body["expiry"] = json!(expiry.as_secs());
-        }
-        if let Some(hash) = &request.description_hash {
-            body["description_hash"] = json!(hash.to_hex());
-        }
-        if let Some(description) = &request.unhashed_description {
-            body["unhashed_description"] = json!(hex::encode(description));
-        }
-        let created = self
-            .inner
-            .read(Method::POST, "/api/v1/payments", Some(&body))
-            .await?;
-        let record: PaymentRecord =
-            serde_json::from_value(created).map_err(|_| invalid_answer("POST /api/v1/payments"))?;
-        let payment_request = record
-            .invoice()
-            .ok_or_else(|| invalid_answer("POST /api/v1/payments"))?
-            .to_owned();
-        let invoice = Bolt11::parse(&payment_request)?;
-        if record.hash() != Some(invoice.payment_hash())
-            || invoice.amount_msat() != Some(amount_msat)
-        {
-            return Err(WalletError::backend(
-                None,
-                "LNbits returned an invoice that does not match its own record or the request",
-            ));
-        }
-        Ok(InvoiceResponse {
-            checking_id: invoice.payment_hash(),
-            expires_at: invoice.expires_at(),
-            payment_request,
-        })
+        self.create(&request, None).await
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
@@ -314,6 +407,33 @@ impl Wallet for LnbitsWallet {
             .attempts(checking_id, self.inner.config.request_timeout)
             .await?;
         Ok(payment_status(checking_id, &attempts))
+    }
+
+    /// A hold invoice through LNbits (`POST /api/v1/payments` with `payment_hash`). LNbits
+    /// reports a payment waiting at it as `pending`, like an unpaid invoice: it has no held
+    /// state, so [`InvoiceStatus::Held`] is never reported (see the crate docs).
+    async fn create_hold_invoice(
+        &self,
+        request: HoldInvoiceRequest,
+    ) -> Result<InvoiceResponse, WalletError> {
+        if !self.inner.config.hold_invoices {
+            return Err(WalletError::Unsupported(WalletFeature::HoldInvoice));
+        }
+        request.invoice.validate()?;
+        self.create(&request.invoice, Some(request.payment_hash))
+            .await
+    }
+
+    async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
+        let body = json!({ "preimage": preimage.to_hex() });
+        self.resolve_hold_invoice("/api/v1/payments/settle", &body)
+            .await
+    }
+
+    async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
+        let body = json!({ "payment_hash": payment_hash.to_hex() });
+        self.resolve_hold_invoice("/api/v1/payments/cancel", &body)
+            .await
     }
 
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {

@@ -9,6 +9,7 @@ use wallet_core::bolt11::Bolt11;
 use wallet_core::{FailureReason, PaymentHash};
 use wallet_fake::{
     AnswerFault, AnswerFaultKind, AttemptSnapshot, FakePaymentState, PaymentSnapshot, SendOutcome,
+    TemporaryFailures,
 };
 
 use super::node_error;
@@ -119,44 +120,6 @@ async fn spoiled(daemon: &Daemon, request: &Request, fault: AnswerFault) -> RpcR
 /// How long xpay waits between attempts after a temporary failure.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
-/// Attempts that fail at a hop with a temporary channel failure (a fault a test sets) are
-/// retried, each a failed attempt in `listsendpays`, for as long as `retry_for` allows; past it,
-/// xpay gives up with 209.
-async fn retry_temporary_failures(daemon: &Daemon, request: &Request) -> Result<(), RpcError> {
-    let started = tokio::time::Instant::now();
-    let mut failed = 0u32;
-    while daemon.take_temporary_failure() {
-        let control = daemon.node.control();
-        control.fail_next_payment(FailureReason::Other(
-            "temporary_channel_failure at a hop".into(),
-        ));
-        match daemon
-            .node
-            .pay(&request.invoice, request.amount_msat, request.maxfee_msat)
-        {
-            Ok(SendOutcome::Dispatched(_)) => failed = failed.saturating_add(1),
-            // Nothing was attempted (a payment of the hash exists): the fault is not spent.
-            Ok(SendOutcome::AlreadyExists(_)) | Err(_) => {
-                control.clear_next_failure();
-                daemon.untake_temporary_failure();
-                return Ok(());
-            }
-        }
-        if started.elapsed() + RETRY_PAUSE >= request.retry_for {
-            return Err(RpcError::new(
-                209,
-                format!(
-                    "Failed after {failed} attempts: temporary_channel_failure (retry_for {} s \
-                     passed)",
-                    request.retry_for.as_secs()
-                ),
-            ));
-        }
-        tokio::time::sleep(RETRY_PAUSE).await;
-    }
-    Ok(())
-}
-
 /// What a call does when a payment of the hash is already in flight.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum InFlight {
@@ -193,11 +156,33 @@ async fn send(
     in_flight: InFlight,
 ) -> Result<PaymentSnapshot, RpcError> {
     let hash = request.invoice.payment_hash();
-    retry_temporary_failures(daemon, request).await?;
-    let outcome = daemon
+    // Attempts that fail at a hop with a temporary channel failure (a fault a test sets) are
+    // retried, each a failed attempt in `listsendpays`, for as long as `retry_for` allows; past
+    // it, xpay gives up with 209.
+    let outcome = match daemon
         .node
-        .pay(&request.invoice, request.amount_msat, request.maxfee_msat)
-        .map_err(node_error)?;
+        .pay_retrying_temporary_failures(
+            &request.invoice,
+            request.amount_msat,
+            request.maxfee_msat,
+            request.retry_for,
+            RETRY_PAUSE,
+        )
+        .await
+        .map_err(node_error)?
+    {
+        TemporaryFailures::Sent(outcome) => outcome,
+        TemporaryFailures::GaveUp { failed } => {
+            return Err(RpcError::new(
+                209,
+                format!(
+                    "Failed after {failed} attempts: temporary_channel_failure (retry_for {} s \
+                     passed)",
+                    request.retry_for.as_secs()
+                ),
+            ));
+        }
+    };
     let payment = match outcome {
         SendOutcome::AlreadyExists(existing)
             if matches!(existing.state, FakePaymentState::Succeeded { .. }) =>
