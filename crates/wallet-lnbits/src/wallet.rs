@@ -252,10 +252,7 @@ impl Inner {
             tokio::time::sleep(pause).await;
             let left = deadline.saturating_duration_since(Instant::now());
             if let Ok(attempts) = self.attempts(payment_hash, left).await
-                && matches!(
-                    payment_status(payment_hash, &attempts),
-                    PaymentStatus::Succeeded { .. } | PaymentStatus::Failed { .. }
-                )
+                && payment_status(payment_hash, &attempts).is_final()
             {
                 return;
             }
