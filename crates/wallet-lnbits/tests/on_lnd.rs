@@ -105,6 +105,30 @@ async fn a_route_failure_that_the_node_retries_ends_in_one_success() {
 
 #[tokio::test]
 #[ignore = "starts LNbits funded by lnd-sim"]
+async fn a_payment_the_node_finishes_after_lnbits_stopped_waiting_is_reported_succeeded() {
+    let bed = bed().await;
+    let (wallet, payee) = payer_and_payee(bed, "slow").await;
+    let invoice = payee
+        .create_invoice(InvoiceRequest::new(8_000))
+        .await
+        .unwrap();
+    // LNbits answers `pending` after PAY_WAIT_SECONDS and is told nothing when the node finishes:
+    // only asking it to re-check the record finds the success within the payment's timeout.
+    let settles_after = Duration::from_secs(lnbits_testserver::PAY_WAIT_SECONDS + 2);
+    bed.funding_node()
+        .control()
+        .delay_next_payment(settles_after);
+    let request = PayInvoiceRequest::new(invoice.payment_request.clone(), 10_000)
+        .timeout(Duration::from_secs(20));
+    let paid = wallet.pay_invoice(request).await.unwrap();
+    let PaymentStatus::Succeeded { preimage, .. } = paid.status else {
+        panic!("a payment the node settles within the timeout: {paid:?}");
+    };
+    assert_eq!(preimage.payment_hash(), invoice.checking_id);
+}
+
+#[tokio::test]
+#[ignore = "starts LNbits funded by lnd-sim"]
 async fn a_payment_pending_at_the_node_survives_the_node_restarting_under_lnbits() {
     let bed = bed().await;
     let (wallet, payee) = payer_and_payee(bed, "restarted").await;
