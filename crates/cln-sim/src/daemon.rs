@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use serde_json::Value;
 use tokio::sync::watch;
 use wallet_core::PaymentHash;
 use wallet_core::bolt11::Currency;
@@ -61,6 +62,9 @@ pub(crate) struct Daemon {
     fees: Mutex<ChannelFees>,
     /// xpay codes to answer at once while the payment stays in flight, one per call.
     early_failures: Mutex<VecDeque<i32>>,
+    /// Results to answer the next calls of a method with, as a buggy or hostile lightningd (or
+    /// plugin) might, instead of doing anything.
+    scripted: Mutex<HashMap<String, VecDeque<Value>>>,
 }
 
 impl Daemon {
@@ -72,6 +76,7 @@ impl Daemon {
             socket,
             labels: Mutex::new(Labels::default()),
             calls: Mutex::new(HashMap::new()),
+            scripted: Mutex::new(HashMap::new()),
             kill: watch::Sender::new(0),
             xpay_disabled: AtomicBool::new(false),
             fees: Mutex::new(ChannelFees {
@@ -223,6 +228,21 @@ impl Daemon {
     pub(crate) fn count_call(&self, method: &str) {
         let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
         *calls.entry(method.to_owned()).or_default() += 1;
+    }
+
+    /// Answers the next call of `method` with `result`, doing nothing else.
+    pub(crate) fn script(&self, method: &str, result: Value) {
+        let mut scripted = self.scripted.lock().unwrap_or_else(PoisonError::into_inner);
+        scripted
+            .entry(method.to_owned())
+            .or_default()
+            .push_back(result);
+    }
+
+    /// The scripted result for this call of `method`, if one is queued.
+    pub(crate) fn take_scripted(&self, method: &str) -> Option<Value> {
+        let mut scripted = self.scripted.lock().unwrap_or_else(PoisonError::into_inner);
+        scripted.get_mut(method)?.pop_front()
     }
 
     /// How many times `method` was called.

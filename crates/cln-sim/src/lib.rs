@@ -156,6 +156,12 @@ impl ClnSimulator {
             .fail_next_attempts_temporarily(count);
     }
 
+    /// Answers the next call of `method` with `result` as it is, doing nothing else: for tests of
+    /// what a client makes of answers a buggy lightningd or plugin (or a hostile one) gives.
+    pub fn answer_next_with(&self, method: &str, result: serde_json::Value) {
+        self.daemon.script(method, result);
+    }
+
     /// How many requests for `method` lightningd has received, answered or not.
     pub fn calls_of(&self, method: &str) -> usize {
         self.daemon.calls_of(method)

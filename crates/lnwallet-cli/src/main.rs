@@ -226,7 +226,9 @@ async fn watch(
         SupervisorConfig::default(),
     );
     format.note("watching for paid invoices (Ctrl-C to stop)");
-    let deadline = timeout.map(|secs| tokio::time::Instant::now() + Duration::from_secs(secs));
+    // A timeout past what the clock can represent is no deadline at all, never a panic.
+    let deadline =
+        timeout.and_then(|secs| tokio::time::Instant::now().checked_add(Duration::from_secs(secs)));
     let mut seen = 0;
     while count.is_none_or(|count| seen < count) {
         let next = async {

@@ -241,6 +241,12 @@ fn watch_stops_after_its_timeout() {
     assert_eq!(stdout(&output), "");
 }
 
+#[test]
+fn a_timeout_past_what_the_clock_holds_is_no_deadline_not_a_panic() {
+    let output = lnwallet(&["watch", "--timeout", "18446744073709551615", "--count", "0"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
 /// Runs `lnwallet` with `args` off the async runtime, so a simulator in this process keeps
 /// serving while it waits.
 async fn lnwallet_async(args: Vec<String>) -> Output {

@@ -1,6 +1,7 @@
 //! Core Lightning's answers mapped onto wallet-core's states.
 
 use serde_json::Value;
+use wallet_core::amount::sum_msat;
 use wallet_core::pay::{Attempt, AttemptState};
 use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, Preimage, WalletError};
 
@@ -86,22 +87,29 @@ pub(crate) fn hold_status(
     payment_hash: &PaymentHash,
     hold: &Value,
 ) -> Result<InvoiceStatus, WalletError> {
-    let held_msat = || {
-        hold.get("htlcs")
+    let held_msat = || -> Result<u64, WalletError> {
+        let htlcs = hold
+            .get("htlcs")
             .and_then(Value::as_array)
             .map(|htlcs| {
-                htlcs
-                    .iter()
-                    .filter_map(|htlc| htlc.get("msat").and_then(msat))
-                    .sum::<u64>()
+                sum_msat(
+                    htlcs
+                        .iter()
+                        .filter_map(|htlc| htlc.get("msat").and_then(msat)),
+                    "held HTLCs",
+                )
             })
-            .filter(|sum| *sum > 0)
+            .transpose()?
+            .filter(|sum| *sum > 0);
+        htlcs
             .or_else(|| hold.get("amount_msat").and_then(msat))
-            .unwrap_or(0)
+            .ok_or_else(|| {
+                WalletError::backend(None, "the hold plugin reports no amount for a held invoice")
+            })
     };
     match hold.get("state").and_then(Value::as_str) {
         Some("accepted") => Ok(InvoiceStatus::Held {
-            amount_received_msat: held_msat(),
+            amount_received_msat: held_msat()?,
         }),
         Some("paid") => {
             let preimage = preimage_of(hold).ok_or_else(|| {
@@ -113,7 +121,7 @@ pub(crate) fn hold_status(
             InvoiceStatus::checked_paid(
                 payment_hash,
                 preimage,
-                held_msat(),
+                held_msat()?,
                 hold.get("settled_at").and_then(Value::as_u64).unwrap_or(0),
             )
         }

@@ -34,10 +34,13 @@ pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u
             )
             .await
             .map_err(cln_error)?;
+        // Without its list, 0 would replay every invoice ever paid.
         let invoices = page
             .get("invoices")
             .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
+            .ok_or_else(|| {
+                WalletError::backend(None, "listinvoices answered without its invoices")
+            })?;
         for invoice in invoices {
             highest = highest.max(
                 invoice
@@ -51,7 +54,19 @@ pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u
             .filter_map(|invoice| invoice.get("created_index").and_then(Value::as_u64))
             .max();
         match last_created {
-            Some(last) if invoices.len() as u64 >= PAGE => start = last + 1,
+            Some(last) if invoices.len() as u64 >= PAGE => {
+                // The next page starts after this one; an index that does not move forward (or
+                // cannot) would page forever.
+                start = last
+                    .checked_add(1)
+                    .filter(|next| *next > start)
+                    .ok_or_else(|| {
+                        WalletError::backend(
+                            None,
+                            format!("listinvoices paged back to created_index {last}"),
+                        )
+                    })?;
+            }
             _ => return Ok(highest),
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
+use wallet_core::amount::sum_msat;
 use wallet_core::bolt11::{Bolt11, Currency};
 use wallet_core::pay::{Attempt, Payments, payment_status};
 use wallet_core::{
@@ -63,11 +64,14 @@ fn unique_label() -> Result<String, WalletError> {
     ))
 }
 
-fn list<'a>(value: &'a Value, field: &str) -> &'a [Value] {
+/// The list `field` of an answer; an answer without it is unreadable, never an empty list
+/// (contract rule 12).
+fn list<'a>(value: &'a Value, field: &str) -> Result<&'a [Value], WalletError> {
     value
         .get(field)
         .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+        .map(Vec::as_slice)
+        .ok_or_else(|| WalletError::backend(None, format!("lightningd answered without {field}")))
 }
 
 /// The record in `records` about `payment_hash`: contract rule 3, a record about another hash
@@ -171,7 +175,7 @@ impl CoreLightningWallet {
                 json!({"payment_hash": payment_hash.to_hex()}),
             )
             .await?;
-        Ok(about(payment_hash, list(&holds, "holdinvoices")).cloned())
+        Ok(about(payment_hash, list(&holds, "holdinvoices")?).cloned())
     }
 
     fn require_hold(&self) -> Result<(), WalletError> {
@@ -220,14 +224,27 @@ impl Wallet for CoreLightningWallet {
 
     async fn status(&self) -> Result<StatusResponse, WalletError> {
         let funds = self.call("listfunds", json!({})).await?;
-        // Only channels that can send count: the balance must be spendable.
-        let balance_msat = list(&funds, "channels")
+        let channels = list(&funds, "channels")?;
+        // Only channels that can send count: the balance must be spendable. An amount that cannot
+        // be read is an error, never a channel left out (contract rule 12).
+        let amounts = channels
             .iter()
             .filter(|channel| {
                 channel.get("state").and_then(Value::as_str) == Some("CHANNELD_NORMAL")
             })
-            .filter_map(|channel| channel.get("our_amount_msat").and_then(msat))
-            .sum();
+            .map(|channel| {
+                channel
+                    .get("our_amount_msat")
+                    .and_then(msat)
+                    .ok_or_else(|| {
+                        WalletError::backend(
+                            None,
+                            "listfunds: a channel's our_amount_msat is unreadable",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<u64>, WalletError>>()?;
+        let balance_msat = sum_msat(amounts, "channel balances")?;
         Ok(StatusResponse { balance_msat })
     }
 
@@ -297,7 +314,7 @@ impl Wallet for CoreLightningWallet {
                 json!({"payment_hash": checking_id.to_hex()}),
             )
             .await?;
-        if let Some(invoice) = about(checking_id, list(&invoices, "invoices")) {
+        if let Some(invoice) = about(checking_id, list(&invoices, "invoices")?) {
             return mapping::invoice_status(checking_id, invoice);
         }
         if self.inner.config.hold_invoices
@@ -456,7 +473,7 @@ impl Wallet for CoreLightningWallet {
 
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
         let channels = self.call("listpeerchannels", json!({})).await?;
-        Ok(list(&channels, "channels")
+        Ok(list(&channels, "channels")?
             .iter()
             .map(|channel| {
                 let text = |field: &str| {
@@ -490,7 +507,7 @@ impl Wallet for CoreLightningWallet {
 
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
         let peers = self.call("listpeers", json!({})).await?;
-        Ok(list(&peers, "peers")
+        Ok(list(&peers, "peers")?
             .iter()
             .map(|peer| PeerInfo {
                 pubkey: peer
@@ -498,8 +515,11 @@ impl Wallet for CoreLightningWallet {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned(),
-                address: list(peer, "netaddr")
-                    .first()
+                // lightningd leaves netaddr out for a peer it has no address of.
+                address: peer
+                    .get("netaddr")
+                    .and_then(Value::as_array)
+                    .and_then(|addresses| addresses.first())
                     .and_then(Value::as_str)
                     .map(str::to_owned),
                 connected: peer

@@ -25,6 +25,34 @@ pub fn sat_to_msat(sat: u64, field: &'static str) -> Result<u64, WalletError> {
         .ok_or_else(|| WalletError::invalid(field, format!("{sat} sat is more than 21M BTC")))
 }
 
+/// An amount a node reported, in millisatoshis, checked to be one that can exist: a negative
+/// one, or one beyond [`MAX_MONEY_MSAT`], is an error naming `what` (contract rule 12: a
+/// node's number is never turned into a confident zero or wrapped).
+pub fn reported_msat(amount: i64, what: &str) -> Result<u64, WalletError> {
+    u64::try_from(amount)
+        .ok()
+        .filter(|msat| *msat <= MAX_MONEY_MSAT)
+        .ok_or_else(|| {
+            WalletError::backend(None, format!("the node reported {what} of {amount} msat"))
+        })
+}
+
+/// The sum of amounts a node reported, each and all at most [`MAX_MONEY_MSAT`]; an error naming
+/// `what` when they are not (a sum past 21 million bitcoin is a lie, never a wrapped number).
+pub fn sum_msat(amounts: impl IntoIterator<Item = u64>, what: &str) -> Result<u64, WalletError> {
+    amounts
+        .into_iter()
+        .try_fold(0u64, |sum, amount| {
+            sum.checked_add(amount).filter(|sum| *sum <= MAX_MONEY_MSAT)
+        })
+        .ok_or_else(|| {
+            WalletError::backend(
+                None,
+                format!("the node reported {what} past 21 million BTC"),
+            )
+        })
+}
+
 /// Whole satoshis in `msat`, rounding down. Use for limits a node must stay below.
 pub const fn msat_to_sat_floor(msat: u64) -> u64 {
     msat / MSAT_PER_SAT
@@ -65,6 +93,18 @@ pub const fn default_fee_limit_msat(amount_msat: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reported_amounts_beyond_what_exists_are_errors_not_zero_or_wrapped() {
+        assert_eq!(reported_msat(5_000, "a balance").ok(), Some(5_000));
+        assert!(reported_msat(-1, "a balance").is_err());
+        assert!(reported_msat(i64::MIN, "a balance").is_err());
+        assert!(reported_msat(i64::MAX, "a balance").is_err());
+        assert_eq!(sum_msat([1, 2, 3], "channel balances").ok(), Some(6));
+        assert_eq!(sum_msat([], "channel balances").ok(), Some(0));
+        assert!(sum_msat([u64::MAX, 1], "channel balances").is_err());
+        assert!(sum_msat([MAX_MONEY_MSAT, 1], "channel balances").is_err());
+    }
 
     #[test]
     fn fees_round_up_and_limits_round_down() {

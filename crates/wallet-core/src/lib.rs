@@ -25,6 +25,7 @@ mod secret;
 mod stream;
 pub mod supervisor;
 pub mod time;
+pub mod untrusted;
 mod wallet;
 
 pub use async_trait::async_trait;

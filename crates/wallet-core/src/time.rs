@@ -34,9 +34,11 @@ pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
         None => (clock, ""),
     };
     let mut hms_parts = hms.splitn(3, ':');
-    let hour: i64 = hms_parts.next()?.parse().ok()?;
-    let minute: i64 = hms_parts.next()?.parse().ok()?;
-    let second: i64 = hms_parts.next().unwrap_or("0").parse().ok()?;
+    // Unsigned: a sign in a clock field ("T-5:00") is not a time, and a huge negative one would
+    // overflow below.
+    let hour: u32 = hms_parts.next()?.parse().ok()?;
+    let minute: u32 = hms_parts.next()?.parse().ok()?;
+    let second: u32 = hms_parts.next().unwrap_or("0").parse().ok()?;
     // Years outside 0..=9999 are not times any server means, and would overflow below
     // (contract rule 12: untrusted numbers are checked before any arithmetic).
     if !(0..=9_999).contains(&year)
@@ -50,7 +52,13 @@ pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
     }
     let micros_fraction = fraction_micros(fraction)?;
     let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_seconds;
+    // Every operand is bounded by the checks above (|days| < 3.7 million), so none of this can
+    // overflow; checked anyway, since the bounds live far from here.
+    let clock = i64::from(hour * 3_600 + minute * 60 + second);
+    let seconds = days
+        .checked_mul(86_400)?
+        .checked_add(clock)?
+        .checked_sub(offset_seconds)?;
     seconds.checked_mul(1_000_000)?.checked_add(micros_fraction)
 }
 
@@ -113,6 +121,11 @@ mod tests {
             "-999999999999-01-01T00:00:00Z",
             "2026-11-29T04:25:09+999999999999999:00",
             "2026-11-29T04:25:09+01:99",
+            "2026-01-01T-9223372036854775808:00:00Z",
+            "2026-01-01T00:-9223372036854775808:00Z",
+            "2026-01-01T00:00:-9223372036854775808Z",
+            "2026-01-01T-5:00:00Z",
+            "2026-01-01T05:00:-1Z",
         ] {
             assert_eq!(parse_rfc3339_micros(text), None, "{text}");
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 use wallet_core::endpoint::require_tls;
+use wallet_core::untrusted::DEFAULT_MAX_REPLY_BYTES;
 use wallet_core::{Secret, Settings, WalletError};
 
 /// The LNbits class name.
@@ -21,6 +22,8 @@ pub const INVOICE_KEY: &str = "LNBITS_INVOICE_KEY";
 pub const ALLOW_INSECURE: &str = "LNBITS_ALLOW_INSECURE";
 /// Seconds every request may take (default 15).
 pub const REQUEST_TIMEOUT: &str = "LNBITS_REQUEST_TIMEOUT";
+/// The largest reply read, in bytes (default 4 MiB, at least 64 KiB): a larger one is not read.
+pub const MAX_REPLY_BYTES: &str = "LNBITS_MAX_REPLY_BYTES";
 /// `true` says the server's funding source has hold invoices (LNbits' `LndWallet` and
 /// `LndRestWallet` do; FakeWallet and the rest do not). LNbits' API does not tell its clients,
 /// so this crate's own setting turns the `HOLDINVOICE` feature on.
@@ -34,6 +37,7 @@ pub const SETTING_KEYS: &[&str] = &[
     INVOICE_KEY,
     ALLOW_INSECURE,
     REQUEST_TIMEOUT,
+    MAX_REPLY_BYTES,
     HOLD_INVOICES,
 ];
 
@@ -50,6 +54,8 @@ pub struct LnbitsConfig {
     pub request_timeout: Duration,
     /// Whether the server's funding source has hold invoices ([`HOLD_INVOICES`]).
     pub hold_invoices: bool,
+    /// The largest reply read ([`MAX_REPLY_BYTES`]).
+    pub max_reply_bytes: usize,
 }
 
 impl fmt::Debug for LnbitsConfig {
@@ -60,6 +66,7 @@ impl fmt::Debug for LnbitsConfig {
             .field("invoice_key", &self.invoice_key)
             .field("request_timeout", &self.request_timeout)
             .field("hold_invoices", &self.hold_invoices)
+            .field("max_reply_bytes", &self.max_reply_bytes)
             .finish()
     }
 }
@@ -90,8 +97,8 @@ impl LnbitsConfig {
     }
 
     /// Reads `LNBITS_ENDPOINT`, `LNBITS_ADMIN_KEY` (or `LNBITS_KEY`), `LNBITS_INVOICE_KEY`,
-    /// `LNBITS_ALLOW_INSECURE`, `LNBITS_REQUEST_TIMEOUT` and `LNBITS_HOLD_INVOICES`. Errors name
-    /// the setting.
+    /// `LNBITS_ALLOW_INSECURE`, `LNBITS_REQUEST_TIMEOUT`, `LNBITS_MAX_REPLY_BYTES` and
+    /// `LNBITS_HOLD_INVOICES`. Errors name the setting.
     pub fn from_settings(settings: &Settings) -> Result<Self, WalletError> {
         let text = settings.require(ENDPOINT)?;
         let endpoint = Url::parse(text.trim()).map_err(|err| {
@@ -135,12 +142,22 @@ impl LnbitsConfig {
                 "must be at least 1 second",
             ));
         }
+        let max_reply_bytes = settings
+            .parse::<usize>(MAX_REPLY_BYTES)?
+            .unwrap_or(DEFAULT_MAX_REPLY_BYTES);
+        if max_reply_bytes < 64 * 1024 {
+            return Err(WalletError::invalid(
+                MAX_REPLY_BYTES,
+                "must be at least 65536 (64 KiB)",
+            ));
+        }
         Ok(Self {
             endpoint,
             admin_key,
             invoice_key,
             request_timeout,
             hold_invoices: settings.flag(HOLD_INVOICES)?.unwrap_or(false),
+            max_reply_bytes,
         })
     }
 

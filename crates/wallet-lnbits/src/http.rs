@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode, Url};
 use serde_json::Value;
+use wallet_core::untrusted::server_text;
 use wallet_core::{Secret, WalletError};
 
 /// An answer from LNbits: the status and the JSON body (`Null` when the body is not JSON).
@@ -15,12 +16,13 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    /// The `detail` message LNbits puts in error bodies.
+    /// The `detail` message LNbits puts in error bodies, made safe to show
+    /// ([`wallet_core::untrusted::server_text`]).
     pub(crate) fn detail(&self) -> String {
         match &self.body["detail"] {
-            Value::String(text) => text.clone(),
+            Value::String(text) => server_text(text),
             Value::Null => self.status.to_string(),
-            other => other.to_string(),
+            other => server_text(&other.to_string()),
         }
     }
 }
@@ -39,6 +41,7 @@ pub(crate) fn lnbits_error(failure: CallFailure) -> WalletError {
 pub(crate) struct Api {
     client: Client,
     base: Url,
+    max_reply_bytes: usize,
 }
 
 /// Installs ring as the process's rustls provider, unless one is installed already. reqwest and
@@ -48,15 +51,22 @@ pub(crate) fn install_crypto_provider() {
 }
 
 impl Api {
-    pub(crate) fn new(base: Url) -> Result<Self, WalletError> {
+    pub(crate) fn new(base: Url, max_reply_bytes: usize) -> Result<Self, WalletError> {
         install_crypto_provider();
+        // No redirects: following one would send the admin key to whatever host it names (also
+        // from https to http), and report a payment from that host's answer.
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| {
                 WalletError::backend(None, format!("cannot build an HTTP client: {err}"))
             })?;
-        Ok(Self { client, base })
+        Ok(Self {
+            client,
+            base,
+            max_reply_bytes,
+        })
     }
 
     /// The base URL with `path` appended (LNbits may live under a sub-path).
@@ -81,11 +91,24 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(classify)?;
+        let mut response = request.send().await.map_err(classify)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|err| {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|err| {
             CallFailure::Lost(format!("reading the answer failed: {}", err.without_url()))
-        })?;
+        })? {
+            if bytes.len() + chunk.len() > self.max_reply_bytes {
+                tracing::warn!(
+                    limit = self.max_reply_bytes,
+                    "LNbits' reply is larger than the cap; not reading it"
+                );
+                return Err(CallFailure::Lost(format!(
+                    "LNbits' reply was larger than {} bytes (LNBITS_MAX_REPLY_BYTES); not read",
+                    self.max_reply_bytes
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let reply = Reply { status, body };
         if status.is_success() {
@@ -121,6 +144,11 @@ pub(crate) fn api_error(reply: &Reply) -> WalletError {
         }
         404 => WalletError::NotFound(detail),
         429 => WalletError::Unavailable(format!("rate limited by LNbits: {detail}")),
+        300..=399 => WalletError::backend(
+            Some(i64::from(reply.status.as_u16())),
+            "LNbits answered with a redirect, which this client never follows (it would send the \
+             key elsewhere): set LNBITS_ENDPOINT to the address LNbits really serves",
+        ),
         500 | 502 | 503 | 504 => {
             WalletError::Unavailable(format!("LNbits answered {}: {detail}", reply.status))
         }

@@ -48,7 +48,7 @@ fn failure_reason(record: &PaymentRecord) -> FailureReason {
         .get("failure_reason")
         .and_then(|value| value.as_str())
     {
-        Some(reason) => FailureReason::Other(reason.to_owned()),
+        Some(reason) => FailureReason::Other(wallet_core::untrusted::server_text(reason)),
         None => FailureReason::Other("LNbits marked the payment failed".into()),
     }
 }
@@ -131,6 +131,9 @@ pub(crate) fn pay_reply(payment_hash: &PaymentHash, reply: &Reply) -> Dispatched
         StatusCode::TOO_MANY_REQUESTS => {
             Dispatched::NotSent(WalletError::Unavailable("rate limited by LNbits".into()))
         }
+        // LNbits never redirects a payment it took: a redirect (a proxy's, or LNbits' own before
+        // its first install) comes before any payment, and is never followed.
+        status if status.is_redirection() => Dispatched::NotSent(crate::http::api_error(reply)),
         // A 500, a 502 from a proxy, anything else: the payment may be under way.
         _ => Dispatched::Unanswered(format!("LNbits answered {status}: {detail}")),
     }

@@ -156,7 +156,19 @@ pub(crate) async fn open(
 }
 
 async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
-    let key = inner.config.read_key().expose();
+    // LNbits' websocket takes the key in its URL path, which proxies log: never the admin key.
+    let key = inner
+        .config
+        .invoice_key
+        .as_ref()
+        .ok_or_else(|| {
+            WalletError::invalid(
+                crate::config::INVOICE_KEY,
+                "the paid-invoice stream needs the invoice key: LNbits' websocket takes its key \
+                 in the URL, and the admin key never goes into a URL",
+            )
+        })?
+        .expose();
     let base = inner.config.endpoint.as_str().trim_end_matches('/');
     let url = format!("{}/api/v1/ws/{key}", base.replacen("http", "ws", 1));
     let redact = |text: String| text.replace(key, "<key>");

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use wallet_core::amount::msat_to_sat_exact;
+use wallet_core::amount::{msat_to_sat_exact, reported_msat};
 use wallet_core::backoff::Backoff;
 use wallet_core::bolt11::{Bolt11, CheckedPayment};
 use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, Payments, payment_status};
@@ -54,7 +54,7 @@ impl fmt::Debug for LnbitsWallet {
 impl LnbitsWallet {
     /// A wallet with `config`. Nothing is sent until the first call.
     pub fn new(config: LnbitsConfig) -> Result<Self, WalletError> {
-        let api = Api::new(config.endpoint.clone())?;
+        let api = Api::new(config.endpoint.clone(), config.max_reply_bytes)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -367,8 +367,9 @@ impl Wallet for LnbitsWallet {
         let balance_msat = body["balance"]
             .as_i64()
             .ok_or_else(|| invalid_answer("GET /api/v1/wallet"))?;
+        // A negative balance is an error, never a confident zero (contract rule 12).
         Ok(StatusResponse {
-            balance_msat: u64::try_from(balance_msat).unwrap_or(0),
+            balance_msat: reported_msat(balance_msat, "a wallet balance")?,
         })
     }
 

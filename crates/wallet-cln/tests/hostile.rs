@@ -1,0 +1,116 @@
+//! What the Core Lightning backend makes of answers a buggy or hostile lightningd (or plugin)
+//! gives: never a panic, a wrapped number, an endless loop or a confident zero.
+
+// Helpers outside #[test] functions may panic too: a failed helper is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::SimulatedCln;
+use wallet_core::{HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, Preimage, Wallet};
+use wallet_fake::FakeNetwork;
+
+fn channel(amount: serde_json::Value) -> serde_json::Value {
+    json!({"state": "CHANNELD_NORMAL", "our_amount_msat": amount, "amount_msat": amount})
+}
+
+#[tokio::test]
+async fn channel_balances_summing_past_21_million_btc_are_an_error_not_a_panic() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "rich").await.unwrap();
+    let half = u64::MAX / 2 + 1;
+    cln.simulator.answer_next_with(
+        "listfunds",
+        json!({"outputs": [], "channels": [channel(json!(half)), channel(json!(half))]}),
+    );
+    let status = cln.wallet().status().await;
+    assert!(status.is_err(), "{status:?}");
+}
+
+#[tokio::test]
+async fn an_unreadable_or_missing_balance_is_an_error_not_a_smaller_one() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "vague").await.unwrap();
+    let wallet = cln.wallet();
+    for answer in [
+        json!({"outputs": [], "channels": [channel(json!(5_000)), channel(json!(null))]}),
+        json!({"outputs": [], "channels": [channel(json!(-5))]}),
+        json!({"outputs": [], "channels": [channel(json!(1.5))]}),
+        json!({"outputs": [], "channels": [channel(json!("5sat"))]}),
+        json!({"outputs": []}),
+        json!({"outputs": [], "channels": {}}),
+    ] {
+        cln.simulator.answer_next_with("listfunds", answer.clone());
+        let status = wallet.status().await;
+        assert!(status.is_err(), "{answer}: {status:?}");
+    }
+    // The simulator's own answer still reads.
+    assert!(wallet.status().await.unwrap().balance_msat > 0);
+}
+
+#[tokio::test]
+async fn a_created_index_at_the_top_of_u64_ends_paging_with_an_error_not_a_panic_or_a_loop() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "pager").await.unwrap();
+    let full_page: Vec<_> = (0..1_000)
+        .map(|_| json!({"created_index": u64::MAX, "pay_index": 1, "status": "paid"}))
+        .collect();
+    cln.simulator
+        .answer_next_with("listinvoices", json!({ "invoices": full_page }));
+    let opened = tokio::time::timeout(Duration::from_secs(10), cln.wallet().paid_invoices_cursor())
+        .await
+        .expect("paging did not end");
+    assert!(opened.is_err(), "{opened:?}");
+}
+
+#[tokio::test]
+async fn a_page_that_does_not_move_forward_is_an_error_not_an_endless_loop() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "stuck").await.unwrap();
+    let page: Vec<_> = (0..1_000)
+        .map(|_| json!({"created_index": 0, "pay_index": 1, "status": "paid"}))
+        .collect();
+    for _ in 0..3 {
+        cln.simulator
+            .answer_next_with("listinvoices", json!({ "invoices": page.clone() }));
+    }
+    let opened = tokio::time::timeout(Duration::from_secs(10), cln.wallet().paid_invoices_cursor())
+        .await
+        .expect("paging did not end");
+    assert!(opened.is_err(), "{opened:?}");
+}
+
+#[tokio::test]
+async fn held_htlcs_summing_past_21_million_btc_are_an_error_not_a_wrapped_amount() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "holder").await.unwrap();
+    let wallet = cln.wallet();
+    let preimage = Preimage::from_bytes([7; 32]);
+    let hash = preimage.payment_hash();
+    wallet
+        .create_hold_invoice(HoldInvoiceRequest {
+            payment_hash: hash,
+            invoice: InvoiceRequest::new(5_000),
+        })
+        .await
+        .unwrap();
+    let half = u64::MAX / 2 + 1;
+    cln.simulator.answer_next_with(
+        "listholdinvoices",
+        json!({"holdinvoices": [{
+            "payment_hash": hash.to_hex(),
+            "state": "accepted",
+            "amount_msat": 5_000,
+            "htlcs": [{"msat": half}, {"msat": half}],
+        }]}),
+    );
+    let status = wallet.get_invoice_status(&hash).await;
+    assert!(
+        !matches!(status, Ok(InvoiceStatus::Held { .. })),
+        "{status:?}"
+    );
+    assert!(status.is_err(), "{status:?}");
+}

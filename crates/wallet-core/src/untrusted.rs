@@ -1,0 +1,70 @@
+//! Limits on what a node or server can make this library hold or print (contract rule 12).
+//!
+//! A node's answer is untrusted input: a compromised server, a proxy or a buggy plugin can send
+//! a reply of hundreds of megabytes, or an error message with terminal escape sequences that
+//! repaint the screen with a fake "PAYMENT SUCCEEDED". Every backend caps what it reads at
+//! [`DEFAULT_MAX_REPLY_BYTES`] (configurable per backend) and passes every piece of
+//! server-supplied text through [`server_text`] before it reaches an error or a log line.
+
+/// The largest reply a backend reads by default: far above any answer these APIs give for one
+/// wallet (a page of 1 000 invoices is a few hundred KiB), far below what would hurt a process.
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The most characters of server-supplied text kept in an error.
+pub const MAX_SERVER_TEXT_CHARS: usize = 500;
+
+/// `text` from a node or server, safe to show: control characters (escape sequences, carriage
+/// returns, bells, bidirectional overrides) replaced by `?`, and cut to
+/// [`MAX_SERVER_TEXT_CHARS`] characters with a note of how much was left out.
+pub fn server_text(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len().min(MAX_SERVER_TEXT_CHARS + 32));
+    for (kept, character) in text.chars().enumerate() {
+        if kept == MAX_SERVER_TEXT_CHARS {
+            let left_out = text.chars().count().saturating_sub(kept);
+            shown.push_str(&format!("... ({left_out} more characters)"));
+            return shown;
+        }
+        shown.push(if is_unsafe(character) { '?' } else { character });
+    }
+    shown
+}
+
+/// Characters that change how a terminal or log viewer shows what follows.
+fn is_unsafe(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            // Bidirectional overrides and isolates, and the line/paragraph separators.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_control_characters_are_neutralised() {
+        let hostile = "\u{1b}[2J\u{1b}[HPAYMENT SUCCEEDED\r\n\u{7}\u{202e}evil";
+        let shown = server_text(hostile);
+        assert!(!shown.chars().any(is_unsafe), "{shown:?}");
+        assert!(shown.contains("PAYMENT SUCCEEDED"));
+        assert_eq!(
+            server_text("Payment failed: no route"),
+            "Payment failed: no route"
+        );
+    }
+
+    #[test]
+    fn long_text_is_cut_and_says_how_much_was_left_out() {
+        let long = "x".repeat(8 * 1024 * 1024);
+        let shown = server_text(&long);
+        assert!(shown.len() < MAX_SERVER_TEXT_CHARS + 64, "{}", shown.len());
+        assert!(shown.ends_with(&format!(
+            "({} more characters)",
+            long.len() - MAX_SERVER_TEXT_CHARS
+        )));
+        let accented = "é".repeat(MAX_SERVER_TEXT_CHARS);
+        assert_eq!(server_text(&accented), accented);
+    }
+}
