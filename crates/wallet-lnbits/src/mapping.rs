@@ -6,6 +6,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use wallet_core::amount::{MAX_MONEY_MSAT, reported_msat};
 use wallet_core::pay::{Attempt, AttemptState, Dispatched, payment_status};
 use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, PaymentStatus, WalletError};
 
@@ -18,9 +19,14 @@ use crate::http::Reply;
 /// know is in flight, never failed.
 pub(crate) fn attempt(record: &PaymentRecord) -> Attempt {
     let state = match record.status.as_str() {
-        "success" => AttemptState::Succeeded {
-            preimage: record.preimage(),
-            fee_msat: fee_msat(record.fee),
+        // A success whose fee cannot be read (positive, or past all money) is not one this
+        // library can report: Pending until it reads.
+        "success" => match fee_msat(record.fee) {
+            Some(fee_msat) => AttemptState::Succeeded {
+                preimage: record.preimage(),
+                fee_msat,
+            },
+            None => AttemptState::InFlight,
         },
         "failed" => AttemptState::Failed {
             reason: failure_reason(record),
@@ -37,9 +43,11 @@ pub(crate) fn attempt(record: &PaymentRecord) -> Attempt {
     }
 }
 
-/// LNbits reports outgoing fees as non-positive msat; a fee is never reported below what was paid.
-fn fee_msat(fee: i64) -> u64 {
-    fee.unsigned_abs()
+/// LNbits reports outgoing fees as non-positive msat; anything else is unreadable.
+fn fee_msat(fee: i64) -> Option<u64> {
+    (fee <= 0)
+        .then(|| fee.unsigned_abs())
+        .filter(|fee| *fee <= MAX_MONEY_MSAT)
 }
 
 fn failure_reason(record: &PaymentRecord) -> FailureReason {
@@ -69,10 +77,13 @@ pub(crate) fn incoming_status(
             let preimage = record.preimage().ok_or_else(|| {
                 WalletError::backend(None, "LNbits reports a paid invoice without a preimage")
             })?;
-            let amount = u64::try_from(record.amount).unwrap_or(0);
+            let amount = reported_msat(record.amount, "an amount received")?;
             let paid_at = record
                 .updated_micros()
-                .map_or(0, |micros| u64::try_from(micros / 1_000_000).unwrap_or(0));
+                .and_then(|micros| u64::try_from(micros / 1_000_000).ok())
+                .ok_or_else(|| {
+                    WalletError::backend(None, "LNbits reports a paid invoice without a paid time")
+                })?;
             InvoiceStatus::checked_paid(payment_hash, preimage, amount, paid_at)
         }
         "failed" if record.labels.iter().any(|label| label == "expired") => {
@@ -273,6 +284,29 @@ mod tests {
         assert_eq!(outgoing_status(&hash(), &[wrong]), PaymentStatus::Pending);
         let missing = record(-1, "success", json!({"preimage": null}));
         assert_eq!(outgoing_status(&hash(), &[missing]), PaymentStatus::Pending);
+    }
+
+    #[test]
+    fn a_success_with_an_unreadable_fee_is_pending_and_a_paid_invoice_with_a_bad_amount_an_error() {
+        for fee in [1, i64::MIN] {
+            let success = record(-1000, "success", json!({ "fee": fee }));
+            assert_eq!(
+                outgoing_status(&hash(), &[success]),
+                PaymentStatus::Pending,
+                "fee {fee}"
+            );
+        }
+        for amount in [-5000, i64::MAX] {
+            let paid = record(amount, "success", json!({}));
+            // A negative amount is an outgoing record, which the incoming side never shows; as
+            // an incoming one it is unreadable.
+            assert!(
+                incoming_status(&hash(), &[paid]).is_err(),
+                "amount {amount}"
+            );
+        }
+        let timeless = record(5000, "success", json!({"updated_at": null, "time": null}));
+        assert!(incoming_status(&hash(), &[timeless]).is_err());
     }
 
     #[test]

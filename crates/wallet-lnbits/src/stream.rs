@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wallet_core::amount::reported_msat;
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::api::{PAGE, PaymentRecord, Side, TOP_UP_MEMO};
@@ -90,12 +91,25 @@ impl Position {
     }
 }
 
-fn paid_invoice(record: &PaymentRecord) -> Option<PaidInvoice> {
-    let position = Position::of(record)?;
-    Some(PaidInvoice {
+/// Where a paid record stands; one whose time or hash cannot be read ends the stream with an
+/// error (skipping it would lose it once a later one moves the cursor past it: contract rule 7).
+fn position(record: &PaymentRecord) -> Result<Position, WalletError> {
+    Position::of(record).ok_or_else(|| {
+        WalletError::backend(
+            None,
+            "LNbits listed a paid invoice without a readable time or hash",
+        )
+    })
+}
+
+fn paid_invoice(record: &PaymentRecord) -> Result<PaidInvoice, WalletError> {
+    let position = position(record)?;
+    Ok(PaidInvoice {
         payment_hash: position.hash,
-        amount_received_msat: u64::try_from(record.amount).ok()?,
-        paid_at: u64::try_from(position.micros / 1_000_000).unwrap_or(0),
+        amount_received_msat: reported_msat(record.amount, "an amount received")?,
+        paid_at: u64::try_from(position.micros / 1_000_000).map_err(|_| {
+            WalletError::backend(None, "LNbits listed a paid invoice paid before 1970")
+        })?,
         cursor: position.cursor(),
     })
 }
@@ -144,7 +158,7 @@ pub(crate) async fn open(
         start,
         newest: backlog.iter().filter_map(Position::of).max().max(start),
         next_recheck: Instant::now() + RECHECK_EVERY,
-        backlog: backlog.iter().filter_map(paid_invoice).collect(),
+        backlog: backlog.iter().map(paid_invoice).collect::<Result<_, _>>()?,
         seen: backlog.iter().filter_map(PaymentRecord::hash).collect(),
         seen_order: backlog.iter().filter_map(PaymentRecord::hash).collect(),
         inner,
@@ -201,9 +215,7 @@ async fn paid_after(
     'pages: loop {
         let (page, total) = inner.api.paid_invoices_page(key, offset, deadline).await?;
         for record in &page {
-            let Some(position) = Position::of(record) else {
-                continue;
-            };
+            let position = position(record)?;
             newest = newest.max(Some(position));
             match after {
                 None => break 'pages,
@@ -320,9 +332,8 @@ impl Listener {
         });
         let (records, _) = paid_after(&self.inner, Some(after)).await?;
         for record in &records {
-            let (Some(position), Some(paid)) = (Position::of(record), paid_invoice(record)) else {
-                continue;
-            };
+            let position = position(record)?;
+            let paid = paid_invoice(record)?;
             if self.seen.contains(&position.hash)
                 || self.start.is_some_and(|start| position <= start)
             {
@@ -345,15 +356,13 @@ impl Listener {
         let Some(record) = records.iter().find(|record| record.is_paid_invoice()) else {
             return Ok(None);
         };
-        let Some(position) = Position::of(record) else {
-            return Ok(None);
-        };
+        let position = position(record)?;
         self.remember(*hash);
         if self.start.is_some_and(|start| position <= start) {
             return Ok(None);
         }
         self.newest = self.newest.max(Some(position));
-        Ok(paid_invoice(record))
+        paid_invoice(record).map(Some)
     }
 
     fn remember(&mut self, hash: PaymentHash) {

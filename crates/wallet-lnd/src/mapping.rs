@@ -4,11 +4,21 @@
 use lnd_grpc::lnrpc::invoice::InvoiceState;
 use lnd_grpc::lnrpc::payment::PaymentStatus as LndPaymentStatus;
 use lnd_grpc::lnrpc::{self, PaymentFailureReason};
+use wallet_core::amount::reported_msat;
 use wallet_core::pay::{Attempt, AttemptState};
 use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, Preimage, WalletError};
 
+/// An order key from lnd's times: a negative one orders first, which only ever makes a record
+/// look older (never newer evidence).
 fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// A time or duration lnd reported, in seconds: a negative one is unreadable, never a zero
+/// (contract rule 12).
+pub(crate) fn reported_seconds(value: i64, what: &str) -> Result<u64, WalletError> {
+    u64::try_from(value)
+        .map_err(|_| WalletError::backend(None, format!("lnd reported {what} of {value}")))
 }
 
 /// lnd's record of a payment as one attempt of the payment protocol. lnd keeps one record per
@@ -17,9 +27,14 @@ fn non_negative(value: i64) -> u64 {
 /// IN_FLIGHT, INITIATED and the deprecated UNKNOWN are in flight; only FAILED fails.
 pub(crate) fn attempt(payment: &lnrpc::Payment) -> Attempt {
     let state = match payment.status() {
-        LndPaymentStatus::Succeeded => AttemptState::Succeeded {
-            preimage: Preimage::from_hex(&payment.payment_preimage).ok(),
-            fee_msat: non_negative(payment.fee_msat),
+        // A success whose fee cannot be read is not one this library can report: Pending until
+        // it reads (never a fee of zero).
+        LndPaymentStatus::Succeeded => match reported_msat(payment.fee_msat, "a routing fee") {
+            Ok(fee_msat) => AttemptState::Succeeded {
+                preimage: Preimage::from_hex(&payment.payment_preimage).ok(),
+                fee_msat,
+            },
+            Err(_) => AttemptState::InFlight,
         },
         LndPaymentStatus::Failed => AttemptState::Failed {
             reason: failure_reason(payment.failure_reason()),
@@ -70,8 +85,8 @@ pub(crate) fn invoice_status(
         // Contract rule 3: a record about another hash says nothing about this one.
         return Ok(InvoiceStatus::Unknown);
     }
-    let expires_at =
-        non_negative(invoice.creation_date).saturating_add(non_negative(invoice.expiry));
+    let expires_at = reported_seconds(invoice.creation_date, "an invoice creation date")?
+        .saturating_add(reported_seconds(invoice.expiry, "an invoice expiry")?);
     let expired = now >= expires_at;
     Ok(match invoice.state() {
         InvoiceState::Settled => {
@@ -81,12 +96,12 @@ pub(crate) fn invoice_status(
             InvoiceStatus::checked_paid(
                 payment_hash,
                 preimage,
-                non_negative(invoice.amt_paid_msat),
-                non_negative(invoice.settle_date),
+                reported_msat(invoice.amt_paid_msat, "an amount paid")?,
+                reported_seconds(invoice.settle_date, "a settle date")?,
             )?
         }
         InvoiceState::Accepted => InvoiceStatus::Held {
-            amount_received_msat: non_negative(invoice.amt_paid_msat),
+            amount_received_msat: reported_msat(invoice.amt_paid_msat, "an amount held")?,
         },
         InvoiceState::Open if expired => InvoiceStatus::Expired,
         InvoiceState::Open => InvoiceStatus::Pending,
@@ -173,6 +188,59 @@ mod tests {
             payment_status(&hash(), &payment(LndPaymentStatus::Succeeded, "xyz")),
             PaymentStatus::Pending
         );
+    }
+
+    #[test]
+    fn a_success_with_a_negative_or_impossible_fee_is_pending_not_a_zero_fee() {
+        let preimage = Preimage::from_bytes(PREIMAGE).to_hex();
+        for fee_msat in [-1, i64::MIN, i64::MAX] {
+            let mut succeeded = payment(LndPaymentStatus::Succeeded, &preimage);
+            succeeded.fee_msat = fee_msat;
+            assert_eq!(
+                payment_status(&hash(), &succeeded),
+                PaymentStatus::Pending,
+                "fee {fee_msat}"
+            );
+        }
+    }
+
+    #[test]
+    fn negative_amounts_and_times_in_an_invoice_are_errors_not_zero() {
+        let base = lnrpc::Invoice {
+            r_hash: hash().as_bytes().to_vec(),
+            r_preimage: PREIMAGE.to_vec(),
+            state: InvoiceState::Settled as i32,
+            creation_date: 1_000,
+            expiry: 100,
+            amt_paid_msat: 5_000,
+            settle_date: 1_050,
+            ..lnrpc::Invoice::default()
+        };
+        assert!(invoice_status(&hash(), &base, 1_010).is_ok());
+        let broken: [fn(&mut lnrpc::Invoice); 5] = [
+            |invoice| invoice.amt_paid_msat = -5_000,
+            |invoice| invoice.settle_date = -1,
+            |invoice| invoice.creation_date = -1,
+            |invoice| invoice.expiry = i64::MIN,
+            |invoice| {
+                invoice.state = InvoiceState::Accepted as i32;
+                invoice.amt_paid_msat = -1;
+            },
+        ];
+        for (case, breaks) in broken.iter().enumerate() {
+            let mut invoice = base.clone();
+            breaks(&mut invoice);
+            assert!(
+                invoice_status(&hash(), &invoice, 1_010).is_err(),
+                "case {case}: {:?}",
+                invoice_status(&hash(), &invoice, 1_010)
+            );
+        }
+        // An OPEN invoice with a negative creation date is not confidently Expired.
+        let mut open = base.clone();
+        open.state = InvoiceState::Open as i32;
+        open.creation_date = -1_000_000;
+        assert!(invoice_status(&hash(), &open, 1_010).is_err());
     }
 
     #[test]

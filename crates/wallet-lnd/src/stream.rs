@@ -25,19 +25,30 @@ use futures::StreamExt;
 use lnd_grpc::lnrpc::lightning_client::LightningClient;
 use lnd_grpc::lnrpc::{self, invoice::InvoiceState};
 use tonic::Streaming;
+use wallet_core::amount::reported_msat;
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::client::{Transport, classify, lnd_error};
+use crate::mapping::reported_seconds;
 use crate::wallet::call;
 
 /// Invoices read per `ListInvoices` page.
 const PAGE: u64 = 1_000;
 
-fn paid(invoice: &lnrpc::Invoice) -> Option<PaidInvoice> {
-    Some(PaidInvoice {
-        payment_hash: PaymentHash::from_slice(&invoice.r_hash).ok()?,
-        amount_received_msat: u64::try_from(invoice.amt_paid_msat).ok()?,
-        paid_at: u64::try_from(invoice.settle_date).unwrap_or(0),
+/// A settled invoice as a stream item. One that cannot be read ends the stream with an error:
+/// skipping it would lose it for good once a later one moves the cursor past it (contract
+/// rule 7).
+fn paid(invoice: &lnrpc::Invoice) -> Result<PaidInvoice, WalletError> {
+    let payment_hash = PaymentHash::from_slice(&invoice.r_hash).map_err(|_| {
+        WalletError::backend(
+            None,
+            "lnd announced a settled invoice without a readable hash",
+        )
+    })?;
+    Ok(PaidInvoice {
+        payment_hash,
+        amount_received_msat: reported_msat(invoice.amt_paid_msat, "an amount paid")?,
+        paid_at: reported_seconds(invoice.settle_date, "a settle date")?,
         cursor: StreamCursor::from_index(invoice.settle_index),
     })
 }
@@ -249,13 +260,38 @@ impl Subscription {
         loop {
             let invoice = self.message().await?;
             let settled = invoice.state() == InvoiceState::Settled;
-            if settled
-                && invoice.settle_index > self.last_settle_index
-                && let Some(item) = paid(&invoice)
-            {
+            if settled && invoice.settle_index > self.last_settle_index {
+                let item = paid(&invoice)?;
                 self.last_settle_index = invoice.settle_index;
                 return Ok(item);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settled_invoice_that_cannot_be_read_is_an_error_not_skipped() {
+        let good = lnrpc::Invoice {
+            r_hash: vec![7; 32],
+            amt_paid_msat: 5_000,
+            settle_date: 1_700_000_000,
+            settle_index: 3,
+            ..lnrpc::Invoice::default()
+        };
+        assert_eq!(paid(&good).unwrap().amount_received_msat, 5_000);
+        let broken: [fn(&mut lnrpc::Invoice); 3] = [
+            |invoice| invoice.amt_paid_msat = -1,
+            |invoice| invoice.settle_date = -1,
+            |invoice| invoice.r_hash = vec![7; 31],
+        ];
+        for breaks in broken {
+            let mut invoice = good.clone();
+            breaks(&mut invoice);
+            assert!(paid(&invoice).is_err(), "{invoice:?}");
         }
     }
 }

@@ -10,6 +10,7 @@ use lnd_grpc::lnrpc;
 use lnd_grpc::routerrpc::TrackPaymentRequest;
 use tokio::sync::OnceCell;
 use tonic::{Code, Status};
+use wallet_core::amount::{MAX_MONEY_MSAT, sat_to_msat};
 use wallet_core::bolt11::{Bolt11, Currency};
 use wallet_core::call::call_within;
 use wallet_core::pay::{Payments, payment_status};
@@ -213,6 +214,15 @@ impl Wallet for LndWallet {
         let local = balance
             .local_balance
             .ok_or_else(|| WalletError::backend(None, "lnd sent no local_balance"))?;
+        if local.msat > MAX_MONEY_MSAT {
+            return Err(WalletError::backend(
+                None,
+                format!(
+                    "lnd reported a balance of {} msat, past 21 million BTC",
+                    local.msat
+                ),
+            ));
+        }
         Ok(StatusResponse {
             balance_msat: local.msat,
         })
@@ -422,19 +432,28 @@ impl Wallet for LndWallet {
         )
         .await
         .map_err(lnd_error)?;
-        let msat = |sat: i64| u64::try_from(sat).unwrap_or(0).saturating_mul(1_000);
-        Ok(channels
+        let msat = |sat: i64, what: &str| {
+            u64::try_from(sat)
+                .ok()
+                .and_then(|sat| sat_to_msat(sat, "sat").ok())
+                .ok_or_else(|| {
+                    WalletError::backend(None, format!("lnd reported {what} of {sat} sat"))
+                })
+        };
+        channels
             .channels
             .into_iter()
-            .map(|channel| ChannelInfo {
-                id: mapping::short_channel_id(channel.chan_id),
-                peer_pubkey: channel.remote_pubkey,
-                capacity_msat: msat(channel.capacity),
-                local_balance_msat: msat(channel.local_balance),
-                remote_balance_msat: msat(channel.remote_balance),
-                active: channel.active,
+            .map(|channel| {
+                Ok(ChannelInfo {
+                    id: mapping::short_channel_id(channel.chan_id),
+                    peer_pubkey: channel.remote_pubkey,
+                    capacity_msat: msat(channel.capacity, "a channel capacity")?,
+                    local_balance_msat: msat(channel.local_balance, "a local balance")?,
+                    remote_balance_msat: msat(channel.remote_balance, "a remote balance")?,
+                    active: channel.active,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
