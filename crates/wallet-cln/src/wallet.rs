@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use wallet_core::amount::sum_msat;
-use wallet_core::bolt11::{Bolt11, Currency};
+use wallet_core::bolt11::Currency;
 use wallet_core::pay::{Attempt, Payments, payment_status};
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
@@ -281,20 +281,14 @@ impl Wallet for CoreLightningWallet {
             .ok_or_else(|| {
                 WalletError::backend(None, "lightningd's invoice answer has no bolt11")
             })?;
-        let decoded = Bolt11::parse(bolt11)?;
-        if created.get("payment_hash").and_then(Value::as_str)
-            != Some(decoded.payment_hash().to_hex().as_str())
-        {
-            return Err(WalletError::backend(
-                None,
-                "lightningd returned an invoice that does not match its payment_hash",
-            ));
-        }
-        Ok(InvoiceResponse {
-            checking_id: decoded.payment_hash(),
-            expires_at: decoded.expires_at(),
-            payment_request: bolt11.to_owned(),
-        })
+        let payment_hash = created
+            .get("payment_hash")
+            .and_then(Value::as_str)
+            .and_then(|hex| PaymentHash::from_hex(hex).ok())
+            .ok_or_else(|| {
+                WalletError::backend(None, "lightningd's invoice answer has no payment_hash")
+            })?;
+        request.issued("lightningd", bolt11.to_owned(), Some(payment_hash))
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
@@ -374,18 +368,11 @@ impl Wallet for CoreLightningWallet {
             .get("bolt11")
             .and_then(Value::as_str)
             .ok_or_else(|| WalletError::backend(None, "the hold plugin's answer has no bolt11"))?;
-        let decoded = Bolt11::parse(bolt11)?;
-        if decoded.payment_hash() != request.payment_hash {
-            return Err(WalletError::backend(
-                None,
-                "the hold plugin returned an invoice for another hash",
-            ));
-        }
-        Ok(InvoiceResponse {
-            checking_id: request.payment_hash,
-            expires_at: decoded.expires_at(),
-            payment_request: bolt11.to_owned(),
-        })
+        request.invoice.issued(
+            "the hold plugin",
+            bolt11.to_owned(),
+            Some(request.payment_hash),
+        )
     }
 
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {

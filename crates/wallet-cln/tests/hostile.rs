@@ -114,3 +114,31 @@ async fn held_htlcs_summing_past_21_million_btc_are_an_error_not_a_wrapped_amoun
     );
     assert!(status.is_err(), "{status:?}");
 }
+
+#[tokio::test]
+async fn an_invoice_for_another_amount_than_requested_is_refused() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "issuer").await.unwrap();
+    let other = wallet_fake::FakeWallet::new(
+        network
+            .add_node(wallet_fake::NodeConfig::new("other"))
+            .unwrap(),
+    );
+    let wrong = other
+        .create_invoice(InvoiceRequest::new(9_000))
+        .await
+        .unwrap();
+    cln.simulator.answer_next_with(
+        "invoice",
+        json!({
+            "bolt11": wrong.payment_request,
+            "payment_hash": wrong.checking_id.to_hex(),
+            "expires_at": wrong.expires_at,
+        }),
+    );
+    let created = cln
+        .wallet()
+        .create_invoice(InvoiceRequest::new(5_000))
+        .await;
+    assert!(created.is_err(), "{created:?}");
+}

@@ -105,10 +105,15 @@ impl Bolt11 {
         {
             return Err(invalid("requires features this wallet does not know"));
         }
-        let amount_msat = match raw.amount_pico_btc() {
-            None => None,
-            Some(pico) if pico % 10 == 0 => Some(pico / 10),
-            Some(_) => return Err(invalid("its amount is not a whole number of millisatoshis")),
+        // lightning-invoice gives no amount when the written one overflows: that is an invalid
+        // invoice, never an amountless one the payer may choose an amount for.
+        let amount_msat = match (raw.hrp.raw_amount, raw.amount_pico_btc()) {
+            (None, _) => None,
+            (Some(_), None) => return Err(invalid("its amount is too large to be an amount")),
+            (Some(_), Some(pico)) if pico % 10 != 0 => {
+                return Err(invalid("its amount is not a whole number of millisatoshis"));
+            }
+            (Some(_), Some(pico)) => Some(pico / 10),
         };
         Ok(Self {
             signed,
@@ -273,6 +278,45 @@ pub(crate) fn check_payable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A mainnet invoice whose human-readable part says `raw_amount` (no multiplier: whole
+    /// bitcoin), correctly signed.
+    fn invoice_with_raw_amount(raw_amount: u64) -> String {
+        use bitcoin::hashes::Hash;
+        use bitcoin::secp256k1::{Secp256k1, SecretKey};
+        let secp = Secp256k1::new();
+        let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
+        let template = lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Bitcoin)
+            .description("overflow".into())
+            .payment_hash(bitcoin::hashes::sha256::Hash::from_byte_array([3; 32]))
+            .payment_secret(lightning_invoice::PaymentSecret([4; 32]))
+            .current_timestamp()
+            .min_final_cltv_expiry_delta(18)
+            .amount_milli_satoshis(1_000)
+            .build_signed(|message| secp.sign_ecdsa_recoverable(message, &key))
+            .unwrap();
+        let mut raw = template.into_signed_raw().raw_invoice().clone();
+        raw.hrp.raw_amount = Some(raw_amount);
+        raw.hrp.si_prefix = None;
+        raw.sign::<_, ()>(|message| Ok(secp.sign_ecdsa_recoverable(message, &key)))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn an_amount_that_overflows_is_an_invalid_invoice_not_an_amountless_one() {
+        let overflowing = invoice_with_raw_amount(21_000_001);
+        assert!(overflowing.starts_with("lnbc21000001"), "{overflowing}");
+        let parsed = Bolt11::parse(&overflowing);
+        assert!(
+            parsed.is_err(),
+            "{:?}",
+            parsed.map(|invoice| invoice.amount_msat())
+        );
+        // The largest whole-bitcoin amounts that fit still parse (payments refuse them later).
+        assert!(Bolt11::parse(&invoice_with_raw_amount(1)).is_ok());
+        assert!(Bolt11::parse(&invoice_with_raw_amount(18_000_000)).is_ok());
+    }
 
     /// An invoice from LNbits 1.6.2's FakeWallet: no features field, which LDK's strict checks
     /// refuse, but which LNbits users pay every day.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::amount::MAX_MONEY_MSAT;
+use crate::bolt11::{Bolt11, Bolt11Description};
 use crate::{DescriptionHash, PaymentHash, Preimage, WalletError};
 
 /// The longest memo a BOLT11 `d` field can carry, in bytes.
@@ -144,6 +145,44 @@ impl InvoiceRequest {
                 .map(DescriptionHash::of_description)
         })
     }
+
+    /// The response for an invoice `node` issued for this request, after checking it: it must
+    /// decode, carry the requested amount (or none), commit to the requested description hash,
+    /// and be for `payment_hash`, the hash the node says it is for (or the hold invoice's).
+    /// A node that answers with another invoice gets an error, never an invoice shown to a payer
+    /// (contract rule 12).
+    pub fn issued(
+        &self,
+        node: &str,
+        payment_request: String,
+        payment_hash: Option<PaymentHash>,
+    ) -> Result<InvoiceResponse, WalletError> {
+        let invoice = Bolt11::parse(&payment_request).map_err(|err| {
+            WalletError::backend(None, format!("{node} returned an invoice that {err}"))
+        })?;
+        let mismatch = |what: &str| {
+            Err(WalletError::backend(
+                None,
+                format!("{node} returned an invoice with {what} than requested"),
+            ))
+        };
+        if payment_hash.is_some_and(|hash| hash != invoice.payment_hash()) {
+            return mismatch("another payment hash");
+        }
+        if invoice.amount_msat() != self.amount_msat {
+            return mismatch("another amount");
+        }
+        if let Some(hash) = self.effective_description_hash()
+            && invoice.description() != Bolt11Description::Hash(hash)
+        {
+            return mismatch("another description hash");
+        }
+        Ok(InvoiceResponse {
+            checking_id: invoice.payment_hash(),
+            expires_at: invoice.expires_at(),
+            payment_request,
+        })
+    }
 }
 
 /// A request for a hold invoice: the caller keeps the preimage and settles or cancels later.
@@ -232,6 +271,78 @@ impl InvoiceStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signed regtest invoice for hash `[3; 32]` with `amount_msat`, described by `memo` or
+    /// committing to `hash`.
+    fn issued_invoice(amount_msat: Option<u64>, hash: Option<DescriptionHash>) -> String {
+        use bitcoin::hashes::Hash;
+        use bitcoin::secp256k1::{Secp256k1, SecretKey};
+        let secp = Secp256k1::new();
+        let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
+        let builder = lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Regtest);
+        let builder = match hash {
+            Some(hash) => builder.description_hash(bitcoin::hashes::sha256::Hash::from_byte_array(
+                *hash.as_bytes(),
+            )),
+            None => builder.description("coffee".into()),
+        };
+        let builder = builder
+            .payment_hash(bitcoin::hashes::sha256::Hash::from_byte_array([3; 32]))
+            .payment_secret(lightning_invoice::PaymentSecret([4; 32]))
+            .current_timestamp()
+            .min_final_cltv_expiry_delta(18);
+        let builder = match amount_msat {
+            Some(amount) => builder.amount_milli_satoshis(amount),
+            None => builder,
+        };
+        builder
+            .build_signed(|message| secp.sign_ecdsa_recoverable(message, &key))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn an_issued_invoice_must_match_the_request() {
+        let hash = PaymentHash::from_bytes([3; 32]);
+        let other_hash = PaymentHash::from_bytes([9; 32]);
+        let metadata = b"[[\"text/plain\",\"lnurl\"]]".to_vec();
+        let committed = DescriptionHash::of_description(&metadata);
+        let plain = InvoiceRequest::new(5_000);
+        let described = InvoiceRequest::new(5_000).unhashed_description(metadata);
+
+        let matching = plain.issued("node", issued_invoice(Some(5_000), None), Some(hash));
+        assert_eq!(matching.unwrap().checking_id, hash);
+        let committing = issued_invoice(Some(5_000), Some(committed));
+        assert!(described.issued("node", committing, Some(hash)).is_ok());
+
+        let wrong = [
+            (&plain, issued_invoice(Some(5_001), None), Some(hash)),
+            (&plain, issued_invoice(None, None), Some(hash)),
+            (&plain, issued_invoice(Some(5_000), None), Some(other_hash)),
+            (&described, issued_invoice(Some(5_000), None), Some(hash)),
+            (
+                &described,
+                issued_invoice(Some(5_000), Some(DescriptionHash::of_description(b"x"))),
+                Some(hash),
+            ),
+            (&plain, "lnbcrt1garbage".to_owned(), Some(hash)),
+        ];
+        for (request, invoice, expected_hash) in wrong {
+            let checked = request.issued("node", invoice.clone(), expected_hash);
+            assert!(checked.is_err(), "{request:?} / {invoice}: {checked:?}");
+        }
+        let amountless = InvoiceRequest::amountless();
+        assert!(
+            amountless
+                .issued("node", issued_invoice(None, None), None)
+                .is_ok()
+        );
+        assert!(
+            amountless
+                .issued("node", issued_invoice(Some(1), None), None)
+                .is_err()
+        );
+    }
 
     #[test]
     fn a_plain_request_is_valid() {

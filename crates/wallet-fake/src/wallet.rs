@@ -61,12 +61,12 @@ impl fmt::Debug for FakeWallet {
     }
 }
 
-fn invoice_response(invoice: InvoiceSnapshot) -> InvoiceResponse {
-    InvoiceResponse {
-        checking_id: invoice.payment_hash,
-        expires_at: invoice.expires_at(),
-        payment_request: invoice.bolt11,
-    }
+/// The response for `invoice`, checked against `request` like every backend's.
+fn invoice_response(
+    request: &InvoiceRequest,
+    invoice: InvoiceSnapshot,
+) -> Result<InvoiceResponse, WalletError> {
+    request.issued("the fake node", invoice.bolt11, Some(invoice.payment_hash))
 }
 
 /// The node's attempts at a payment, as the payment protocol reads them.
@@ -231,7 +231,7 @@ impl Wallet for FakeWallet {
     ) -> Result<InvoiceResponse, WalletError> {
         request.validate()?;
         let invoice = self.node.create_invoice(new_invoice(&request))?;
-        Ok(invoice_response(invoice))
+        invoice_response(&request, invoice)
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
@@ -284,7 +284,10 @@ impl Wallet for FakeWallet {
         request.invoice.validate()?;
         let mut new = new_invoice(&request.invoice);
         new.hold_payment_hash = Some(request.payment_hash);
-        Ok(invoice_response(self.node.create_invoice(new)?))
+        let invoice = self.node.create_invoice(new)?;
+        request
+            .invoice
+            .issued("the fake node", invoice.bolt11, Some(request.payment_hash))
     }
 
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {

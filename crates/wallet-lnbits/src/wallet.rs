@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use wallet_core::amount::{msat_to_sat_exact, reported_msat};
 use wallet_core::backoff::Backoff;
-use wallet_core::bolt11::{Bolt11, CheckedPayment};
+use wallet_core::bolt11::CheckedPayment;
 use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, Payments, payment_status};
 use wallet_core::{
     Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
@@ -122,22 +122,16 @@ impl LnbitsWallet {
             .invoice()
             .ok_or_else(|| invalid_answer("POST /api/v1/payments"))?
             .to_owned();
-        let invoice = Bolt11::parse(&payment_request)?;
-        let hash_matches = hold_hash.is_none_or(|hash| hash == invoice.payment_hash());
-        if record.hash() != Some(invoice.payment_hash())
-            || invoice.amount_msat() != Some(amount_msat)
-            || !hash_matches
-        {
+        let record_hash = record
+            .hash()
+            .ok_or_else(|| invalid_answer("POST /api/v1/payments"))?;
+        if hold_hash.is_some_and(|hash| hash != record_hash) {
             return Err(WalletError::backend(
                 None,
-                "LNbits returned an invoice that does not match its own record or the request",
+                "LNbits returned a hold invoice for another payment hash than requested",
             ));
         }
-        Ok(InvoiceResponse {
-            checking_id: invoice.payment_hash(),
-            expires_at: invoice.expires_at(),
-            payment_request,
-        })
+        request.issued("LNbits", payment_request, Some(record_hash))
     }
 
     /// Settles or cancels a hold invoice: `path` with the admin key. LNbits answers with its

@@ -229,3 +229,29 @@ async fn the_stream_never_puts_the_admin_key_in_a_url() {
             .all(|seen| !seen.line.contains(ADMIN_KEY) && seen.head.contains(ADMIN_KEY))
     );
 }
+
+#[tokio::test]
+async fn an_invoice_without_the_requested_description_hash_is_refused() {
+    let payee = FakeWallet::new(
+        FakeNetwork::new()
+            .add_node(NodeConfig::new("issuer"))
+            .unwrap(),
+    );
+    let plain = payee
+        .create_invoice(InvoiceRequest::new(5_000).memo("no hash here"))
+        .await
+        .unwrap();
+    let record = serde_json::json!({
+        "payment_hash": plain.checking_id.to_hex(),
+        "amount": 5_000,
+        "bolt11": plain.payment_request,
+        "status": "pending",
+    });
+    let server = Scripted::start(move |_| json("201 Created", record.clone())).await;
+    let request =
+        InvoiceRequest::new(5_000).unhashed_description(b"[[\"text/plain\",\"x\"]]".to_vec());
+    let created = wallet(&server.endpoint(), Some(ADMIN_KEY), Some(INVOICE_KEY))
+        .create_invoice(request)
+        .await;
+    assert!(created.is_err(), "{created:?}");
+}

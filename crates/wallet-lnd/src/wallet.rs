@@ -11,7 +11,7 @@ use lnd_grpc::routerrpc::TrackPaymentRequest;
 use tokio::sync::OnceCell;
 use tonic::{Code, Status};
 use wallet_core::amount::{MAX_MONEY_MSAT, sat_to_msat};
-use wallet_core::bolt11::{Bolt11, Currency};
+use wallet_core::bolt11::Currency;
 use wallet_core::call::call_within;
 use wallet_core::pay::{Payments, payment_status};
 use wallet_core::{
@@ -249,18 +249,9 @@ impl Wallet for LndWallet {
         let added = call(self.timeout(), "AddInvoice", client.add_invoice(invoice))
             .await
             .map_err(lnd_error)?;
-        let decoded = Bolt11::parse(&added.payment_request)?;
-        if decoded.payment_hash().as_bytes().as_slice() != added.r_hash.as_slice() {
-            return Err(WalletError::backend(
-                None,
-                "lnd returned an invoice whose hash is not r_hash",
-            ));
-        }
-        Ok(InvoiceResponse {
-            checking_id: decoded.payment_hash(),
-            expires_at: decoded.expires_at(),
-            payment_request: added.payment_request,
-        })
+        let r_hash = PaymentHash::from_slice(&added.r_hash)
+            .map_err(|_| WalletError::backend(None, "lnd returned an invoice without r_hash"))?;
+        request.issued("lnd", added.payment_request, Some(r_hash))
     }
 
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
@@ -361,18 +352,9 @@ impl Wallet for LndWallet {
         )
         .await
         .map_err(hold_error)?;
-        let decoded = Bolt11::parse(&added.payment_request)?;
-        if decoded.payment_hash() != request.payment_hash {
-            return Err(WalletError::backend(
-                None,
-                "lnd returned a hold invoice for another hash",
-            ));
-        }
-        Ok(InvoiceResponse {
-            checking_id: request.payment_hash,
-            expires_at: decoded.expires_at(),
-            payment_request: added.payment_request,
-        })
+        request
+            .invoice
+            .issued("lnd", added.payment_request, Some(request.payment_hash))
     }
 
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
