@@ -21,7 +21,7 @@ use wallet_core::bolt11::Bolt11;
 use wallet_core::registry::BACKEND_CLASS_SETTING;
 use wallet_core::{
     DescriptionHash, InvoiceRequest, PayInvoiceRequest, PaymentHash, PaymentStatus, Settings,
-    StreamCursor, SupervisedStream, SupervisorConfig, Wallet, WalletError,
+    StreamCursor, StreamHealth, SupervisedStream, SupervisorConfig, Wallet, WalletError,
 };
 
 use crate::args::{Cli, Command};
@@ -225,7 +225,64 @@ async fn watch(
         cursor.map(StreamCursor::new),
         SupervisorConfig::default(),
     );
+    let health = stream.health();
+    let reporter = tokio::spawn(report_health(health.clone()));
     format.note("watching for paid invoices (Ctrl-C to stop)");
+    let watched = watch_items(&mut stream, count, timeout, format).await;
+    reporter.abort();
+    watched?;
+    // A timeout that passed while the stream could not connect is no clean end: nothing was
+    // being watched.
+    let not_connected = |why: String| Failure {
+        message: format!("the stream was not connected: {why}"),
+        exit_code: exit::ERROR,
+    };
+    match &*health.borrow() {
+        StreamHealth::Reconnecting { last_error, .. } | StreamHealth::Stopped { last_error } => {
+            Err(not_connected(last_error.to_string()))
+        }
+        // `--count 0` never asks the stream for anything.
+        StreamHealth::Connecting if count == Some(0) => Ok(()),
+        StreamHealth::Connecting => Err(not_connected("it was still connecting".into())),
+        StreamHealth::Connected => Ok(()),
+    }
+}
+
+/// Says on stderr when the stream loses its connection and when it is back.
+async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>) {
+    let mut was_reconnecting = false;
+    while health.changed().await.is_ok() {
+        let state = health.borrow_and_update().clone();
+        match state {
+            StreamHealth::Reconnecting {
+                consecutive_failures,
+                retry_in,
+                last_error,
+            } => {
+                was_reconnecting = true;
+                eprintln!(
+                    "stream: {last_error}; reconnecting in {:.1} s (failure {consecutive_failures} in a row)",
+                    retry_in.as_secs_f32()
+                );
+            }
+            StreamHealth::Connected if was_reconnecting => {
+                was_reconnecting = false;
+                eprintln!("stream: connected again");
+            }
+            StreamHealth::Stopped { last_error } => {
+                eprintln!("stream: gave up: {last_error}");
+            }
+            StreamHealth::Connecting | StreamHealth::Connected => {}
+        }
+    }
+}
+
+async fn watch_items(
+    stream: &mut SupervisedStream,
+    count: Option<usize>,
+    timeout: Option<u64>,
+    format: Format,
+) -> Result<(), Failure> {
     // A timeout past what the clock can represent is no deadline at all, never a panic.
     let deadline =
         timeout.and_then(|secs| tokio::time::Instant::now().checked_add(Duration::from_secs(secs)));

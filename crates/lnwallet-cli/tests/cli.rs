@@ -366,3 +366,63 @@ fn help_lists_the_exit_codes() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
 }
+
+/// A loopback HTTP server that answers every request with `status` and an LNbits-style error.
+fn refusing_server(status: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().flatten() {
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer);
+            let body = r#"{"detail":"Invalid key"}"#;
+            let _ = write!(
+                socket,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+fn watch_lnbits_at(endpoint: &str, timeout: &str) -> Output {
+    lnwallet(&[
+        "--set",
+        "LNBITS_BACKEND_WALLET_CLASS=LNbitsWallet",
+        "--set",
+        &format!("LNBITS_ENDPOINT={endpoint}"),
+        "--set",
+        "LNBITS_INVOICE_KEY=b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1",
+        "watch",
+        "--timeout",
+        timeout,
+    ])
+}
+
+#[test]
+fn watch_stops_at_once_and_fails_when_the_server_refuses_the_key() {
+    let started = std::time::Instant::now();
+    let output = watch_lnbits_at(&refusing_server("401 Unauthorized"), "60");
+    assert!(!output.status.success(), "{}", stderr(&output));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "retried a refused key for {:?}",
+        started.elapsed()
+    );
+    assert!(stderr(&output).contains("gave up"), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("b1b1b1b1"), "{}", stderr(&output));
+}
+
+#[test]
+fn watch_reports_reconnects_and_fails_when_the_server_is_down() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let output = watch_lnbits_at(&endpoint, "3");
+    assert!(!output.status.success(), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("reconnecting"), "{errors}");
+    assert!(errors.contains("not connected"), "{errors}");
+}

@@ -240,10 +240,15 @@ impl Supervisor {
 
     fn failed(&mut self, error: WalletError) -> Result<(), WalletError> {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        // A bad cursor or a missing feature stays so however long we wait.
+        // A bad cursor, a missing feature, refused credentials or a stream that is not where the
+        // settings say stay so however long we wait: retrying them forever would hide the
+        // problem behind a stream that looks alive.
         let hopeless = matches!(
             error,
-            WalletError::InvalidRequest { .. } | WalletError::Unsupported(_)
+            WalletError::InvalidRequest { .. }
+                | WalletError::Unsupported(_)
+                | WalletError::Unauthorized(_)
+                | WalletError::NotFound(_)
         );
         if hopeless
             || self

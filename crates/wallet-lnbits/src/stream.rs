@@ -193,6 +193,19 @@ async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
     .await
     {
         Ok(Ok((socket, _response))) => Ok(socket),
+        // Refusals no retry will change: the supervisor stops on them instead of retrying.
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+            let status = response.status();
+            let message =
+                format!("LNbits answered {status} to the websocket at {base}/api/v1/ws/<key>");
+            Err(match status.as_u16() {
+                401 | 403 => WalletError::Unauthorized(message),
+                404 => WalletError::NotFound(format!(
+                    "{message}: is LNBITS_ENDPOINT an LNbits server?"
+                )),
+                _ => WalletError::Unavailable(message),
+            })
+        }
         Ok(Err(err)) => Err(WalletError::Unavailable(redact(format!(
             "cannot open the LNbits websocket: {err}"
         )))),

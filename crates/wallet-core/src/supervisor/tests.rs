@@ -313,11 +313,25 @@ async fn an_error_no_retry_can_fix_stops_the_stream_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_authorization_failure_is_retried() {
-    let wallet = ScriptedWallet::new(vec![
-        Connect::RefuseWith(WalletError::Unauthorized("macaroon rotated".into())),
-        Connect::Deliver(vec![5], End::Hang),
-    ]);
-    let mut stream = SupervisedStream::new(wallet, None, config());
-    assert_eq!(take(&mut stream, 1).await, [5]);
+async fn refused_credentials_or_a_missing_stream_stop_it_at_once_instead_of_retrying_forever() {
+    for refusal in [
+        WalletError::Unauthorized("the key matches no wallet".into()),
+        WalletError::NotFound("no websocket at this address".into()),
+    ] {
+        let wallet = ScriptedWallet::new(vec![
+            Connect::RefuseWith(refusal.clone()),
+            Connect::Deliver(vec![5], End::Hang),
+        ]);
+        let mut stream = SupervisedStream::new(wallet.clone(), None, config());
+        let health = stream.health();
+        assert_eq!(stream.next().await, Some(Err(refusal.clone())));
+        assert_eq!(stream.next().await, None);
+        assert_eq!(wallet.connects().len(), 1);
+        assert_eq!(
+            *health.borrow(),
+            StreamHealth::Stopped {
+                last_error: refusal
+            }
+        );
+    }
 }
