@@ -50,6 +50,9 @@ pub(crate) struct ChannelFees {
     pub(crate) ppm: u64,
 }
 
+/// A scripted answer: a result, or an error's code and message.
+pub(crate) type Scripted = Result<Value, (i64, String)>;
+
 pub(crate) struct Daemon {
     pub(crate) node: FakeNode,
     pub(crate) network: &'static str,
@@ -64,7 +67,7 @@ pub(crate) struct Daemon {
     early_failures: Mutex<VecDeque<i32>>,
     /// Results to answer the next calls of a method with, as a buggy or hostile lightningd (or
     /// plugin) might, instead of doing anything.
-    scripted: Mutex<HashMap<String, VecDeque<Value>>>,
+    scripted: Mutex<HashMap<String, VecDeque<Scripted>>>,
 }
 
 impl Daemon {
@@ -230,8 +233,9 @@ impl Daemon {
         *calls.entry(method.to_owned()).or_default() += 1;
     }
 
-    /// Answers the next call of `method` with `result`, doing nothing else.
-    pub(crate) fn script(&self, method: &str, result: Value) {
+    /// Answers the next call of `method` with `answer` (a result, or an error's code and
+    /// message), doing nothing else.
+    pub(crate) fn script(&self, method: &str, result: Scripted) {
         let mut scripted = self.scripted.lock().unwrap_or_else(PoisonError::into_inner);
         scripted
             .entry(method.to_owned())
@@ -240,7 +244,7 @@ impl Daemon {
     }
 
     /// The scripted result for this call of `method`, if one is queued.
-    pub(crate) fn take_scripted(&self, method: &str) -> Option<Value> {
+    pub(crate) fn take_scripted(&self, method: &str) -> Option<Scripted> {
         let mut scripted = self.scripted.lock().unwrap_or_else(PoisonError::into_inner);
         scripted.get_mut(method)?.pop_front()
     }

@@ -159,7 +159,13 @@ impl ClnSimulator {
     /// Answers the next call of `method` with `result` as it is, doing nothing else: for tests of
     /// what a client makes of answers a buggy lightningd or plugin (or a hostile one) gives.
     pub fn answer_next_with(&self, method: &str, result: serde_json::Value) {
-        self.daemon.script(method, result);
+        self.daemon.script(method, Ok(result));
+    }
+
+    /// Answers the next call of `method` with the error `code` and `message` as they are, doing
+    /// nothing else.
+    pub fn fail_next_with(&self, method: &str, code: i64, message: &str) {
+        self.daemon.script(method, Err((code, message.to_owned())));
     }
 
     /// How many requests for `method` lightningd has received, answered or not.

@@ -144,9 +144,10 @@ async fn answer(daemon: &Daemon, request: Value, mut kill: watch::Receiver<u64>)
     let Some(params) = request.get("params").cloned() else {
         return Some(envelope(Err(RpcError::new(-32600, "No params")), id));
     };
-    if let Some(result) = daemon.take_scripted(&method) {
+    if let Some(scripted) = daemon.take_scripted(&method) {
         daemon.count_call(&method);
-        return Some(envelope(Ok(result), id));
+        let outcome = scripted.map_err(|(code, message)| RpcError::new(code, message));
+        return Some(envelope(outcome, id));
     }
     let outcome = tokio::select! {
         outcome = crate::methods::call(daemon, &method, params) => outcome,

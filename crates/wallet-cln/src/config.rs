@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use wallet_core::untrusted::{DEFAULT_MAX_REPLY_BYTES, max_reply_bytes};
 use wallet_core::{Settings, WalletError};
 
 /// The LNbits class name.
@@ -15,9 +16,11 @@ pub const OLD_RPC: &str = "CLIGHTNING_RPC";
 pub const TIMEOUT: &str = "CORELIGHTNING_TIMEOUT";
 /// `true` when the node runs the hold-invoice plugin (BoltzExchange/hold's RPC names).
 pub const HOLD_INVOICES: &str = "CORELIGHTNING_HOLD_INVOICES";
+/// The largest reply read, in bytes (default 4 MiB, at least 64 KiB): a larger one is not read.
+pub const MAX_REPLY_BYTES: &str = "CORELIGHTNING_MAX_REPLY_BYTES";
 
 /// Every setting a [`crate::CoreLightningWallet`] reads.
-pub const SETTING_KEYS: &[&str] = &[RPC, OLD_RPC, TIMEOUT, HOLD_INVOICES];
+pub const SETTING_KEYS: &[&str] = &[RPC, OLD_RPC, TIMEOUT, HOLD_INVOICES, MAX_REPLY_BYTES];
 
 /// How to reach lightningd. There is no secret: the socket's file permissions are the access
 /// control.
@@ -29,6 +32,8 @@ pub struct ClnConfig {
     pub timeout: Duration,
     /// Whether the hold-invoice plugin is installed.
     pub hold_invoices: bool,
+    /// The largest reply read ([`MAX_REPLY_BYTES`]).
+    pub max_reply_bytes: usize,
 }
 
 impl ClnConfig {
@@ -38,11 +43,12 @@ impl ClnConfig {
             socket: socket.into(),
             timeout: Duration::from_secs(15),
             hold_invoices: false,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
         }
     }
 
-    /// Reads `CORELIGHTNING_RPC` (or `CLIGHTNING_RPC`), `CORELIGHTNING_TIMEOUT` and
-    /// `CORELIGHTNING_HOLD_INVOICES`. Errors name the setting.
+    /// Reads `CORELIGHTNING_RPC` (or `CLIGHTNING_RPC`), `CORELIGHTNING_TIMEOUT`,
+    /// `CORELIGHTNING_HOLD_INVOICES` and `CORELIGHTNING_MAX_REPLY_BYTES`. Errors name the setting.
     pub fn from_settings(settings: &Settings) -> Result<Self, WalletError> {
         let (name, socket) = settings.first_of(&[RPC, OLD_RPC]).ok_or_else(|| {
             WalletError::invalid(
@@ -68,6 +74,7 @@ impl ClnConfig {
             config.timeout = Duration::from_secs(seconds);
         }
         config.hold_invoices = settings.flag(HOLD_INVOICES)?.unwrap_or(false);
+        config.max_reply_bytes = max_reply_bytes(settings, MAX_REPLY_BYTES)?;
         Ok(config)
     }
 }

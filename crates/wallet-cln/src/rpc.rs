@@ -1,17 +1,25 @@
-//! Calls over cln-rpc, one connection each.
+//! Calls to lightningd over its unix socket, one connection each, framed by cln-rpc's codec.
 //!
-//! A cln-rpc connection runs one request at a time and never recovers once broken, so every call
-//! opens its own (a unix-socket connect is cheap): nothing queues behind the stream's long-poll,
-//! and a broken socket is never reused. Failures are sorted into "never connected" (nothing can
-//! have reached lightningd), "lost" (it may have) and "lightningd answered with an error".
+//! A connection runs one request at a time and is never reused once broken, so every call opens
+//! its own (a unix-socket connect is cheap): nothing queues behind the stream's long-poll. The
+//! connection is this crate's own rather than `cln_rpc::ClnRpc`, so that one reply can be capped
+//! (a hostile or buggy node could send hundreds of megabytes) and requests, which carry
+//! preimages, are never logged. Failures are sorted into "never connected" (nothing can have
+//! reached lightningd), "lost" (it may have) and "lightningd answered with an error".
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cln_rpc::ClnRpc;
-use serde_json::Value;
+use cln_rpc::codec::JsonCodec;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, Take};
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_util::codec::{FramedRead, FramedWrite};
 use wallet_core::WalletError;
 use wallet_core::call::call_within;
+use wallet_core::untrusted::server_text;
 
 /// An error lightningd answered with.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,13 +41,100 @@ pub(crate) fn cln_error(failure: CallFailure) -> WalletError {
 #[derive(Clone, Debug)]
 pub(crate) struct Rpc {
     pub(crate) socket: PathBuf,
+    /// The largest reply read.
+    pub(crate) max_reply_bytes: usize,
+}
+
+/// One connection to lightningd.
+pub(crate) struct Connection {
+    read: FramedRead<Take<OwnedReadHalf>, JsonCodec>,
+    write: FramedWrite<OwnedWriteHalf, JsonCodec>,
+    next_id: u64,
+    max_reply_bytes: usize,
+}
+
+impl Connection {
+    /// Sends `method` and reads its reply, at most `max_reply_bytes` of it.
+    async fn request(&mut self, method: &str, params: &Value) -> Result<Value, CallFailure> {
+        self.next_id = self.next_id.wrapping_add(1);
+        let id = self.next_id;
+        let limit = u64::try_from(self.max_reply_bytes).unwrap_or(u64::MAX);
+        self.read.get_mut().set_limit(limit);
+        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.write.send(request).await.map_err(|err| {
+            CallFailure::Lost(format!("sending {method} to lightningd failed: {err}"))
+        })?;
+        let read = self.read.next().await;
+        if self.read.get_ref().limit() == 0 {
+            tracing::warn!(
+                method,
+                limit = self.max_reply_bytes,
+                "lightningd's reply is larger than the cap; not reading it"
+            );
+            return Err(CallFailure::Lost(format!(
+                "lightningd's reply to {method} was larger than {} bytes \
+                 (CORELIGHTNING_MAX_REPLY_BYTES); not read",
+                self.max_reply_bytes
+            )));
+        }
+        let reply = match read {
+            Some(Ok(reply)) => reply,
+            Some(Err(err)) => {
+                return Err(CallFailure::Lost(format!(
+                    "lightningd's reply to {method} is unreadable: {}",
+                    server_text(&err.to_string())
+                )));
+            }
+            None => {
+                return Err(CallFailure::Lost(format!(
+                    "lightningd closed the connection during {method}"
+                )));
+            }
+        };
+        if reply.get("id") != Some(&json!(id)) {
+            return Err(CallFailure::Lost(format!(
+                "lightningd answered {method} with a reply to another request"
+            )));
+        }
+        if let Some(error) = reply.get("error") {
+            let code = error
+                .get("code")
+                .and_then(Value::as_i64)
+                .and_then(|code| i32::try_from(code).ok());
+            let message = server_text(
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message"),
+            );
+            return match code {
+                Some(code) => Err(CallFailure::Node(NodeError { code, message })),
+                None => Err(CallFailure::Lost(format!(
+                    "lightningd answered {method} with an error without a code: {message}"
+                ))),
+            };
+        }
+        reply.get("result").cloned().ok_or_else(|| {
+            CallFailure::Lost(format!(
+                "lightningd answered {method} with neither a result nor an error"
+            ))
+        })
+    }
 }
 
 impl Rpc {
     /// Connects; the connection is this caller's alone.
-    pub(crate) async fn connect(&self, deadline: Duration) -> Result<ClnRpc, CallFailure> {
-        match tokio::time::timeout(deadline, ClnRpc::new(&self.socket)).await {
-            Ok(Ok(client)) => Ok(client),
+    pub(crate) async fn connect(&self, deadline: Duration) -> Result<Connection, CallFailure> {
+        match tokio::time::timeout(deadline, UnixStream::connect(&self.socket)).await {
+            Ok(Ok(stream)) => {
+                let (read, write) = stream.into_split();
+                Ok(Connection {
+                    read: FramedRead::new(read.take(0), JsonCodec::default()),
+                    write: FramedWrite::new(write, JsonCodec::default()),
+                    next_id: 0,
+                    max_reply_bytes: self.max_reply_bytes,
+                })
+            }
             Ok(Err(err)) => Err(CallFailure::NotConnected(format!(
                 "cannot connect to lightningd at {}: {err}",
                 self.socket.display()
@@ -51,28 +146,19 @@ impl Rpc {
         }
     }
 
-    /// `method` with `params` on `client`, within `deadline`.
+    /// `method` with `params` on `connection`, within `deadline`.
     pub(crate) async fn call_on(
-        client: &mut ClnRpc,
+        connection: &mut Connection,
         method: &str,
         params: &Value,
         deadline: Duration,
     ) -> Result<Value, CallFailure> {
-        call_within(deadline, "lightningd", method, async {
-            client
-                .call_raw::<Value, Value>(method, params)
-                .await
-                .map_err(|error| match error.code {
-                    Some(code) => CallFailure::Node(NodeError {
-                        code,
-                        message: error.message,
-                    }),
-                    None => CallFailure::Lost(format!(
-                        "lightningd connection failed during {method}: {}",
-                        error.message
-                    )),
-                })
-        })
+        call_within(
+            deadline,
+            "lightningd",
+            method,
+            connection.request(method, params),
+        )
         .await
     }
 
@@ -84,8 +170,8 @@ impl Rpc {
         deadline: Duration,
     ) -> Result<Value, CallFailure> {
         let started = tokio::time::Instant::now();
-        let mut client = self.connect(deadline).await?;
+        let mut connection = self.connect(deadline).await?;
         let left = deadline.saturating_sub(started.elapsed());
-        Self::call_on(&mut client, method, &params, left).await
+        Self::call_on(&mut connection, method, &params, left).await
     }
 }

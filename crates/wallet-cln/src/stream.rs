@@ -8,13 +8,12 @@
 
 use std::time::Duration;
 
-use cln_rpc::ClnRpc;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::mapping::msat;
-use crate::rpc::{CallFailure, Rpc, cln_error};
+use crate::rpc::{CallFailure, Connection, Rpc, cln_error};
 
 /// How long one `waitanyinvoice` waits before lightningd answers 904.
 const LONG_POLL_SECS: u64 = 10;
@@ -73,7 +72,7 @@ pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u
 }
 
 struct Poller {
-    client: ClnRpc,
+    client: Connection,
     last_pay_index: u64,
     ended: bool,
 }

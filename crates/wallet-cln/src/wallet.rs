@@ -90,6 +90,7 @@ impl CoreLightningWallet {
             inner: Arc::new(Inner {
                 rpc: Rpc {
                     socket: config.socket.clone(),
+                    max_reply_bytes: config.max_reply_bytes,
                 },
                 config,
                 payments: Payments::new(),

@@ -142,3 +142,31 @@ async fn an_invoice_for_another_amount_than_requested_is_refused() {
         .await;
     assert!(created.is_err(), "{created:?}");
 }
+
+#[tokio::test]
+async fn a_reply_larger_than_the_cap_is_not_read() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "verbose").await.unwrap();
+    let padding = "x".repeat(6 * 1024 * 1024);
+    cln.simulator.answer_next_with(
+        "listfunds",
+        json!({"outputs": [], "channels": [], "padding": padding}),
+    );
+    let status = cln.wallet().status().await.expect_err("a 6 MiB reply");
+    assert!(
+        status.to_string().contains("CORELIGHTNING_MAX_REPLY_BYTES"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn lightningd_error_text_is_cut_and_stripped_of_control_characters() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "shouty").await.unwrap();
+    let mut message = "\u{1b}[2J\u{1b}[HPAYMENT SUCCEEDED\r\u{7}".to_owned();
+    message.push_str(&"y".repeat(1_000_000));
+    cln.simulator.fail_next_with("listfunds", -1, &message);
+    let shown = cln.wallet().status().await.unwrap_err().to_string();
+    assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    assert!(shown.len() < 1_000, "{} bytes", shown.len());
+}

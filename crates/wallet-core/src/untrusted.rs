@@ -6,9 +6,29 @@
 //! [`DEFAULT_MAX_REPLY_BYTES`] (configurable per backend) and passes every piece of
 //! server-supplied text through [`server_text`] before it reaches an error or a log line.
 
+use crate::{Settings, WalletError};
+
 /// The largest reply a backend reads by default: far above any answer these APIs give for one
 /// wallet (a page of 1 000 invoices is a few hundred KiB), far below what would hurt a process.
 pub const DEFAULT_MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The smallest reply cap a setting may ask for.
+pub const MIN_MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// The reply cap the setting `key` asks for ([`DEFAULT_MAX_REPLY_BYTES`] when unset); an error
+/// naming `key` below [`MIN_MAX_REPLY_BYTES`] or when it is not a number.
+pub fn max_reply_bytes(settings: &Settings, key: &'static str) -> Result<usize, WalletError> {
+    let bytes = settings
+        .parse::<usize>(key)?
+        .unwrap_or(DEFAULT_MAX_REPLY_BYTES);
+    if bytes < MIN_MAX_REPLY_BYTES {
+        return Err(WalletError::invalid(
+            key,
+            format!("must be at least {MIN_MAX_REPLY_BYTES} (64 KiB)"),
+        ));
+    }
+    Ok(bytes)
+}
 
 /// The most characters of server-supplied text kept in an error.
 pub const MAX_SERVER_TEXT_CHARS: usize = 500;
@@ -53,6 +73,22 @@ mod tests {
             server_text("Payment failed: no route"),
             "Payment failed: no route"
         );
+    }
+
+    #[test]
+    fn the_reply_cap_setting_has_a_default_and_a_floor() {
+        let unset = Settings::new();
+        assert_eq!(
+            max_reply_bytes(&unset, "CAP").ok(),
+            Some(DEFAULT_MAX_REPLY_BYTES)
+        );
+        let tiny = Settings::new().with("CAP", "100");
+        assert_eq!(
+            max_reply_bytes(&tiny, "CAP").unwrap_err().field(),
+            Some("CAP")
+        );
+        let large = Settings::new().with("CAP", "10485760");
+        assert_eq!(max_reply_bytes(&large, "CAP").ok(), Some(10_485_760));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 use wallet_core::endpoint::require_tls;
-use wallet_core::untrusted::DEFAULT_MAX_REPLY_BYTES;
+use wallet_core::untrusted::max_reply_bytes;
 use wallet_core::{Secret, Settings, WalletError};
 
 /// The LNbits class name.
@@ -142,15 +142,7 @@ impl LnbitsConfig {
                 "must be at least 1 second",
             ));
         }
-        let max_reply_bytes = settings
-            .parse::<usize>(MAX_REPLY_BYTES)?
-            .unwrap_or(DEFAULT_MAX_REPLY_BYTES);
-        if max_reply_bytes < 64 * 1024 {
-            return Err(WalletError::invalid(
-                MAX_REPLY_BYTES,
-                "must be at least 65536 (64 KiB)",
-            ));
-        }
+        let max_reply_bytes = max_reply_bytes(settings, MAX_REPLY_BYTES)?;
         Ok(Self {
             endpoint,
             admin_key,

@@ -17,6 +17,7 @@ use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Status};
+use wallet_core::untrusted::server_text;
 use wallet_core::{WalletError, hex};
 
 use crate::config::LndConfig;
@@ -56,9 +57,6 @@ pub(crate) struct Clients {
     pub(crate) invoices: InvoicesClient<Transport>,
 }
 
-/// Lists can be large; lncli allows 200 MiB.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
 /// Builds the clients. Nothing connects until the first call.
 pub(crate) fn clients(config: &LndConfig) -> Result<Clients, WalletError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -95,11 +93,11 @@ pub(crate) fn clients(config: &LndConfig) -> Result<Clients, WalletError> {
     let transport = InterceptedService::new(http, MacaroonInterceptor { macaroon });
     Ok(Clients {
         lightning: LightningClient::with_origin(transport.clone(), origin.clone())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            .max_decoding_message_size(config.max_reply_bytes),
         router: RouterClient::with_origin(transport.clone(), origin.clone())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            .max_decoding_message_size(config.max_reply_bytes),
         invoices: InvoicesClient::with_origin(transport, origin)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            .max_decoding_message_size(config.max_reply_bytes),
     })
 }
 
@@ -158,7 +156,7 @@ pub(crate) fn lnd_error(failure: CallFailure) -> WalletError {
 }
 
 fn describe(status: &Status) -> String {
-    let mut text = status.message().to_owned();
+    let mut text = server_text(status.message());
     for err in source_chain(status) {
         text.push_str(": ");
         text.push_str(&err.to_string());
@@ -195,7 +193,7 @@ pub(crate) fn is_auth_error(status: &Status) -> bool {
 
 /// An error status from lnd as a wallet error.
 pub(crate) fn node_error(status: &Status) -> WalletError {
-    let message = status.message().to_owned();
+    let message = server_text(status.message());
     if is_auth_error(status) {
         return WalletError::Unauthorized(format!("lnd refused the macaroon: {message}"));
     }

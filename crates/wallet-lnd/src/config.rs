@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use wallet_core::untrusted::{DEFAULT_MAX_REPLY_BYTES, max_reply_bytes};
 use wallet_core::{Secret, Settings, WalletError, hex};
 
 /// The LNbits class name.
@@ -26,6 +27,9 @@ pub const INVOICE_MACAROON: &str = "LND_GRPC_INVOICE_MACAROON";
 pub const MACAROON_ENCRYPTED: &str = "LND_GRPC_MACAROON_ENCRYPTED";
 /// Seconds every call may take, payments apart (default 15).
 pub const TIMEOUT: &str = "LND_GRPC_TIMEOUT";
+/// The largest message read, in bytes (default 4 MiB, at least 64 KiB): a larger one fails the
+/// call instead of being read.
+pub const MAX_REPLY_BYTES: &str = "LND_GRPC_MAX_REPLY_BYTES";
 
 /// Every setting an [`crate::LndWallet`] reads.
 pub const SETTING_KEYS: &[&str] = &[
@@ -37,6 +41,7 @@ pub const SETTING_KEYS: &[&str] = &[
     INVOICE_MACAROON,
     MACAROON_ENCRYPTED,
     TIMEOUT,
+    MAX_REPLY_BYTES,
 ];
 
 /// How to reach an lnd node. `Debug` never shows the macaroon.
@@ -52,6 +57,8 @@ pub struct LndConfig {
     pub macaroon: Secret<Vec<u8>>,
     /// The deadline of every call except payments, which use their own timeout.
     pub timeout: Duration,
+    /// The largest message read ([`MAX_REPLY_BYTES`]).
+    pub max_reply_bytes: usize,
 }
 
 impl fmt::Debug for LndConfig {
@@ -61,6 +68,7 @@ impl fmt::Debug for LndConfig {
             .field("port", &self.port)
             .field("macaroon", &self.macaroon)
             .field("timeout", &self.timeout)
+            .field("max_reply_bytes", &self.max_reply_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +84,50 @@ fn path_or_value(
     }
     std::fs::read(value)
         .map_err(|err| WalletError::invalid(setting, format!("cannot read {value:?}: {err}")))
+}
+
+/// The macaroon a setting gives, as LNbits reads it: the file it names, or the macaroon itself
+/// in hex or base64. Quotes and whitespace around it (a hand-written `.env`) are ignored. The
+/// value is never shown in an error: it may be the credential itself.
+fn macaroon_bytes(setting: &'static str, value: &str) -> Result<Vec<u8>, WalletError> {
+    use base64::Engine as _;
+    let value = value
+        .trim()
+        .trim_matches(|character| character == '"' || character == '\'')
+        .trim();
+    if value.is_empty() {
+        return Err(WalletError::invalid(setting, "is empty"));
+    }
+    let path = std::path::Path::new(value);
+    if path.is_file() {
+        return std::fs::read(path).map_err(|err| {
+            WalletError::invalid(
+                setting,
+                format!("names a macaroon file that cannot be read: {}", err.kind()),
+            )
+        });
+    }
+    if let Ok(bytes) = hex::decode(value) {
+        return Ok(bytes);
+    }
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    if let Some(bytes) = engines.iter().find_map(|engine| engine.decode(value).ok()) {
+        return Ok(bytes);
+    }
+    let hint = if value.contains('/') || value.starts_with('~') {
+        "names no readable file (a path must exist; `~` is not expanded)"
+    } else {
+        "is neither a file, nor hex, nor base64"
+    };
+    Err(WalletError::invalid(
+        setting,
+        format!("{hint}; the value is not shown, since it may be the macaroon itself"),
+    ))
 }
 
 impl LndConfig {
@@ -98,6 +150,7 @@ impl LndConfig {
             pinned_cert,
             macaroon: Secret::new(macaroon),
             timeout: Duration::from_secs(15),
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
         })
     }
 
@@ -136,14 +189,7 @@ impl LndConfig {
         let (macaroon_setting, macaroon_value) = settings
             .first_of(&[MACAROON, ADMIN_MACAROON, INVOICE_MACAROON])
             .ok_or_else(|| WalletError::invalid(MACAROON, "is not set"))?;
-        let is_hex =
-            |value: &str| value.len() > 32 && value.bytes().all(|byte| byte.is_ascii_hexdigit());
-        let macaroon = if is_hex(macaroon_value) {
-            hex::decode(macaroon_value)
-                .map_err(|err| WalletError::invalid(macaroon_setting, err.to_string()))?
-        } else {
-            path_or_value(macaroon_setting, macaroon_value, |_| false)?
-        };
+        let macaroon = macaroon_bytes(macaroon_setting, macaroon_value)?;
         let mut config = Self::new(host, port, &cert_pem, macaroon).map_err(|err| match err {
             WalletError::InvalidRequest {
                 field: MACAROON,
@@ -157,6 +203,7 @@ impl LndConfig {
             }
             config.timeout = Duration::from_secs(seconds);
         }
+        config.max_reply_bytes = max_reply_bytes(settings, MAX_REPLY_BYTES)?;
         Ok(config)
     }
 }
@@ -169,6 +216,39 @@ mod tests {
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_macaroon_is_read_from_hex_base64_or_a_file_like_lnbits_and_never_echoed() {
+        use base64::Engine as _;
+        let macaroon = vec![0x02, 0x01, 0x03, 0xfe, 0x10, 0x42, 0x99];
+        let hex_form = hex::encode(&macaroon);
+        let base64_form = base64::engine::general_purpose::STANDARD.encode(&macaroon);
+        for value in [
+            hex_form.clone(),
+            format!("{hex_form} "),
+            format!("\"{hex_form}\""),
+            format!("'{hex_form}'"),
+            base64_form.clone(),
+            base64_form.trim_end_matches('=').to_owned(),
+        ] {
+            assert_eq!(
+                macaroon_bytes(MACAROON, &value).ok(),
+                Some(macaroon.clone()),
+                "{value:?}"
+            );
+        }
+        let secret_looking = "0201036c6e640258030a10b3e1f0c1d2e3f405!!";
+        for value in [
+            secret_looking,
+            "~/.lnd/admin.macaroon",
+            "/nonexistent/admin.macaroon",
+        ] {
+            let err = macaroon_bytes(MACAROON, value).unwrap_err();
+            assert_eq!(err.field(), Some(MACAROON));
+            assert!(!err.to_string().contains(value), "{err}");
+        }
+        assert!(macaroon_bytes(MACAROON, "  ").is_err());
     }
 
     #[test]
@@ -227,6 +307,7 @@ mod tests {
             pinned_cert: CertificateDer::from(vec![1, 2, 3]),
             macaroon: Secret::new(vec![0xab; 40]),
             timeout: Duration::from_secs(1),
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
         };
         let shown = format!("{config:?}");
         assert!(

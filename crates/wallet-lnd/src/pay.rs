@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tonic::{Code, Status, Streaming};
 use wallet_core::bolt11::{CheckedPayment, Currency};
 use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, payment_status};
+use wallet_core::untrusted::server_text;
 use wallet_core::{Features, PayInvoiceRequest, PaymentHash, WalletError, async_trait};
 
 use crate::LndWallet;
@@ -46,7 +47,7 @@ fn refused(status: Status) -> Dispatched {
         // decides.
         Code::AlreadyExists => Dispatched::Unanswered(format!(
             "lnd has a payment of this hash: {}",
-            status.message()
+            server_text(status.message())
         )),
         Code::Unknown | Code::InvalidArgument
             if PRE_FLIGHT_REFUSALS
@@ -55,12 +56,12 @@ fn refused(status: Status) -> Dispatched {
         {
             Dispatched::Declined(WalletError::backend(
                 Some(status.code() as i64),
-                format!("lnd refused the payment: {}", status.message()),
+                format!("lnd refused the payment: {}", server_text(status.message())),
             ))
         }
         _ => Dispatched::Unanswered(format!(
             "lnd answered the payment with an error it does not document before dispatch: {}",
-            status.message()
+            server_text(status.message())
         )),
     }
 }
@@ -91,7 +92,7 @@ async fn final_update(
             Err(status) => {
                 return Dispatched::Unanswered(format!(
                     "the payment's update stream broke: {}",
-                    status.message()
+                    server_text(status.message())
                 ));
             }
         }

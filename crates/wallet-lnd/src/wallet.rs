@@ -14,6 +14,7 @@ use wallet_core::amount::{MAX_MONEY_MSAT, sat_to_msat};
 use wallet_core::bolt11::Currency;
 use wallet_core::call::call_within;
 use wallet_core::pay::{Payments, payment_status};
+use wallet_core::untrusted::server_text;
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
     NodeInfo, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
@@ -92,7 +93,7 @@ fn hold_error(failure: CallFailure) -> WalletError {
                 .iter()
                 .any(|text| message.contains(text))
             {
-                WalletError::InvalidState(message.to_owned())
+                WalletError::InvalidState(server_text(message))
             } else {
                 node_error(&status)
             }
