@@ -75,6 +75,7 @@ async fn run(cli: Cli, format: Format) -> Result<(), Failure> {
         _ => {}
     }
     let settings = settings(&cli)?;
+    announce_backend(&settings);
     let wallet: Arc<dyn Wallet> = Arc::from(lnwallet::from_settings(&settings)?);
     match cli.command {
         Command::Status => {
@@ -211,6 +212,25 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
         settings.set(BACKEND_CLASS_SETTING, lnwallet::DEFAULT_CLASS);
     }
     Ok(settings)
+}
+
+/// Says on stderr (stdout stays parseable) which backend runs, and which settings look like
+/// misspelt ones: a misspelt class setting would otherwise run the embedded fake unnoticed.
+fn announce_backend(settings: &Settings) {
+    for (key, meant) in lnwallet::registry().near_misses(settings) {
+        eprintln!("warning: {key} is not a setting; did you mean {meant}?");
+    }
+    let class = settings
+        .get(BACKEND_CLASS_SETTING)
+        .unwrap_or(lnwallet::DEFAULT_CLASS);
+    if class.eq_ignore_ascii_case(lnwallet::DEFAULT_CLASS) {
+        eprintln!(
+            "lnwallet: backend {class} (in-memory, nothing leaves this process; set \
+             {BACKEND_CLASS_SETTING} to use a node)"
+        );
+    } else {
+        eprintln!("lnwallet: backend {class}");
+    }
 }
 
 async fn watch(

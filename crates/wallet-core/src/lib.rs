@@ -29,7 +29,7 @@ pub mod untrusted;
 mod wallet;
 
 pub use async_trait::async_trait;
-pub use error::{PayError, WalletError};
+pub use error::{PayError, WalletError, describe_chain, error_chain};
 pub use features::{Features, WalletFeature};
 pub use hash::{DescriptionHash, PaymentHash, Preimage, sha256};
 pub use invoice::{

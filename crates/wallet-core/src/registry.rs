@@ -37,6 +37,9 @@ impl Settings {
     /// optionally in single or double quotes. The error names the line.
     pub fn from_dotenv(text: &str) -> Result<Self, WalletError> {
         let mut settings = Self::new();
+        // Editors on Windows start files with a byte-order mark, which would glue itself to the
+        // first key and make it unknown.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -223,6 +226,28 @@ impl Registry {
         &self.backends
     }
 
+    /// Keys in `settings` that are not a setting of any registered backend but are one or two
+    /// letters away from one (a misspelt `LNBITS_BACKEND_WALLET_CLASS` silently selects the
+    /// default backend), each with the setting it probably means.
+    pub fn near_misses(&self, settings: &Settings) -> Vec<(String, &'static str)> {
+        let known: Vec<&'static str> = self
+            .backends
+            .iter()
+            .flat_map(|entry| entry.setting_keys.iter().copied())
+            .chain([BACKEND_CLASS_SETTING])
+            .collect();
+        settings
+            .keys()
+            .filter(|key| !known.contains(key))
+            .filter_map(|key| {
+                let meant = known.iter().find(|candidate| {
+                    key.len() >= 8 && (1..=2).contains(&edit_distance(key, candidate))
+                })?;
+                Some((key.to_owned(), *meant))
+            })
+            .collect()
+    }
+
     /// Builds the backend named by [`BACKEND_CLASS_SETTING`].
     pub fn build(&self, settings: &Settings) -> Result<Box<dyn Wallet>, WalletError> {
         let class_name = settings.require(BACKEND_CLASS_SETTING)?;
@@ -253,9 +278,58 @@ impl Registry {
     }
 }
 
+/// Levenshtein distance between two ASCII-ish keys (bounded work: keys are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substituted = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_the_first_key() {
+        let settings =
+            Settings::from_dotenv("\u{feff}LNBITS_BACKEND_WALLET_CLASS=LndWallet\n").unwrap();
+        assert_eq!(settings.get(BACKEND_CLASS_SETTING), Some("LndWallet"));
+    }
+
+    #[test]
+    fn misspelt_settings_are_found_with_what_they_probably_mean() {
+        let mut registry = Registry::new();
+        registry.register("X", &["LND_GRPC_MACAROON"], |_| {
+            Err(WalletError::invalid("x", "unused"))
+        });
+        let settings = Settings::new()
+            .with("LNBITS_BACKEND_WALET_CLASS", "LndWallet")
+            .with("LND_GRPC_MACCAROON", "ab")
+            .with("LND_GRPC_MACAROON", "ab")
+            .with("PATH", "/bin")
+            .with("LNBITS_ADMIN_UI", "true");
+        let mut found = registry.near_misses(&settings);
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "LNBITS_BACKEND_WALET_CLASS".to_owned(),
+                    BACKEND_CLASS_SETTING
+                ),
+                ("LND_GRPC_MACCAROON".to_owned(), "LND_GRPC_MACAROON"),
+            ]
+        );
+    }
 
     #[test]
     fn dotenv_files_parse_like_lnbits_env_files() {

@@ -95,7 +95,14 @@ impl Api {
         let status = response.status();
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|err| {
-            CallFailure::Lost(format!("reading the answer failed: {}", err.without_url()))
+            if err.is_timeout() {
+                CallFailure::Lost("LNbits did not finish its answer in time".into())
+            } else {
+                CallFailure::Lost(format!(
+                    "reading LNbits' answer failed: {}",
+                    wallet_core::describe_chain(&err.without_url())
+                ))
+            }
         })? {
             if bytes.len() + chunk.len() > self.max_reply_bytes {
                 tracing::warn!(
@@ -123,7 +130,8 @@ impl Api {
 fn classify(err: reqwest::Error) -> CallFailure {
     let connect = err.is_connect();
     let timeout = err.is_timeout();
-    let message = err.without_url().to_string();
+    let err = err.without_url();
+    let message = wallet_core::describe_chain(&err);
     if connect {
         CallFailure::NotConnected(format!("cannot connect to LNbits: {message}"))
     } else if timeout {
@@ -142,6 +150,9 @@ pub(crate) fn api_error(reply: &Reply) -> WalletError {
         404 if detail.starts_with("Wallet not found") => {
             WalletError::Unauthorized("the key matches no LNbits wallet".into())
         }
+        404 if reply.body["detail"].is_null() => WalletError::NotFound(
+            "LNbits has no such endpoint (404): is LNBITS_ENDPOINT the server's base URL?".into(),
+        ),
         404 => WalletError::NotFound(detail),
         429 => WalletError::Unavailable(format!("rate limited by LNbits: {detail}")),
         300..=399 => WalletError::backend(

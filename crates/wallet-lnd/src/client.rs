@@ -105,16 +105,14 @@ pub(crate) fn clients(config: &LndConfig) -> Result<Clients, WalletError> {
 pub(crate) type CallFailure = wallet_core::call::CallFailure<Status>;
 
 fn source_chain(status: &Status) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
-    std::iter::successors(std::error::Error::source(status), |err| {
-        // `io::Error::source` skips the error it wraps; step into it.
-        match err
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        }
-    })
+    wallet_core::error_chain(status).skip(1)
+}
+
+/// Whether the TLS handshake failed because the other side does not speak TLS at all (a REST or
+/// peer port, or a plaintext proxy): rustls reads its first bytes as a corrupt record.
+fn not_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+    let text = err.to_string();
+    text.contains("InvalidContentType") || text.contains("corrupt message")
 }
 
 /// Whether the TLS handshake failed because the node's certificate is not the pinned one.
@@ -132,6 +130,13 @@ fn pin_mismatch(err: &(dyn std::error::Error + 'static)) -> bool {
 pub(crate) fn classify(status: Status) -> CallFailure {
     if std::error::Error::source(&status).is_none() {
         return CallFailure::Node(status);
+    }
+    if source_chain(&status).any(not_tls) {
+        return CallFailure::Misconfigured(WalletError::invalid(
+            crate::config::PORT,
+            "lnd's address does not answer with TLS: is it lnd's gRPC port (10009 by default), \
+             not its REST (8080) or peer (9735) port?",
+        ));
     }
     if source_chain(&status).any(pin_mismatch) {
         return CallFailure::Misconfigured(WalletError::invalid(
