@@ -255,3 +255,18 @@ async fn an_invoice_without_the_requested_description_hash_is_refused() {
         .await;
     assert!(created.is_err(), "{created:?}");
 }
+
+#[tokio::test]
+async fn a_refused_connection_says_so() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let err = wallet(&endpoint, Some(ADMIN_KEY), None)
+        .status()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("refused"),
+        "the cause was dropped: {err}"
+    );
+}

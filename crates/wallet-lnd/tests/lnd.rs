@@ -138,3 +138,27 @@ async fn lnbits_settings_build_the_wallet_through_the_registry() {
     let wallet = registry.build(&hex_settings).unwrap();
     assert!(wallet.node_info().await.unwrap().pubkey.len() == 66);
 }
+
+#[tokio::test]
+async fn a_port_that_does_not_speak_tls_is_named_as_the_setting_to_fix() {
+    use tokio::io::AsyncWriteExt;
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "tls-check").await.unwrap();
+    // A REST-like port: answers in plain HTTP.
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = plain.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = plain.accept().await {
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let macaroon = wallet_core::hex::decode(&lnd.admin_macaroon_hex()).unwrap();
+    let config =
+        wallet_lnd::LndConfig::new("127.0.0.1", port, &lnd.cert_pem(), macaroon).unwrap();
+    let wallet = wallet_lnd::LndWallet::new(config).unwrap();
+    let err = wallet.status().await.unwrap_err();
+    assert_eq!(err.field(), Some("LND_GRPC_PORT"), "{err}");
+    assert!(err.to_string().contains("TLS"), "{err}");
+}
