@@ -67,11 +67,8 @@ impl ClnConfig {
             ));
         }
         let mut config = Self::new(socket);
-        if let Some(seconds) = settings.parse::<u64>(TIMEOUT)? {
-            if seconds == 0 {
-                return Err(WalletError::invalid(TIMEOUT, "must be at least 1 second"));
-            }
-            config.timeout = Duration::from_secs(seconds);
+        if let Some(timeout) = settings.timeout(TIMEOUT)? {
+            config.timeout = timeout;
         }
         config.hold_invoices = settings.flag(HOLD_INVOICES)?.unwrap_or(false);
         config.max_reply_bytes = max_reply_bytes(settings, MAX_REPLY_BYTES)?;

@@ -20,20 +20,27 @@ fn preimage_of(entry: &Value) -> Option<Preimage> {
         .and_then(|hex| Preimage::from_hex(hex).ok())
 }
 
+/// The fee of a completed payment (`listpays` entry or `xpay` result): what was sent beyond the
+/// amount. `None` when either is missing or the node claims to have sent less than the amount.
+pub(crate) fn fee_msat(paid: &Value) -> Option<u64> {
+    let sent = paid.get("amount_sent_msat").and_then(msat)?;
+    let amount = paid.get("amount_msat").and_then(msat)?;
+    sent.checked_sub(amount)
+}
+
 /// A `listpays` entry as one attempt of the payment protocol: `complete` with its preimage
 /// (checked later) and fee, `failed`, or anything else in flight. Its order is `created_index`
 /// (Core Lightning 24.11 and later), else `created_at`.
 pub(crate) fn attempt(entry: &Value) -> Attempt {
     let state = match entry.get("status").and_then(Value::as_str) {
-        Some("complete") => AttemptState::Succeeded {
-            preimage: preimage_of(entry),
-            fee_msat: match (
-                entry.get("amount_sent_msat").and_then(msat),
-                entry.get("amount_msat").and_then(msat),
-            ) {
-                (Some(sent), Some(amount)) => sent.saturating_sub(amount),
-                _ => 0,
+        // A completed payment whose fee cannot be read is not one this library can report:
+        // Pending until it reads, never a fee of zero.
+        Some("complete") => match fee_msat(entry) {
+            Some(fee_msat) => AttemptState::Succeeded {
+                preimage: preimage_of(entry),
+                fee_msat,
             },
+            None => AttemptState::InFlight,
         },
         Some("failed") => AttemptState::Failed {
             reason: FailureReason::Other("lightningd marked every part failed".into()),
@@ -66,14 +73,23 @@ pub(crate) fn invoice_status(
             let preimage = preimage_of(invoice).ok_or_else(|| {
                 WalletError::backend(None, "lightningd reports a paid invoice without a preimage")
             })?;
+            let unreadable = |what: &str| {
+                WalletError::backend(
+                    None,
+                    format!("lightningd reports a paid invoice without {what}"),
+                )
+            };
             InvoiceStatus::checked_paid(
                 payment_hash,
                 preimage,
                 invoice
                     .get("amount_received_msat")
                     .and_then(msat)
-                    .unwrap_or(0),
-                invoice.get("paid_at").and_then(Value::as_u64).unwrap_or(0),
+                    .ok_or_else(|| unreadable("a readable amount_received_msat"))?,
+                invoice
+                    .get("paid_at")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| unreadable("a readable paid_at"))?,
             )
         }
         Some("expired") => Ok(InvoiceStatus::Expired),
@@ -180,6 +196,37 @@ mod tests {
             payment_status(&hash(), &[elsewhere]),
             PaymentStatus::Unknown
         );
+    }
+
+    #[test]
+    fn a_completed_payment_with_an_unreadable_fee_is_pending_not_free() {
+        for (sent, amount) in [
+            (json!("900msat"), json!(1000)),
+            (json!(null), json!(1000)),
+            (json!(1500), json!(null)),
+            (json!(-1), json!(1000)),
+        ] {
+            let mut entry = pay("complete");
+            entry["amount_sent_msat"] = sent.clone();
+            entry["amount_msat"] = amount.clone();
+            assert_eq!(
+                payment_status(&hash(), &[entry]),
+                PaymentStatus::Pending,
+                "sent {sent}, amount {amount}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_paid_invoice_without_its_amount_or_time_is_an_error_not_zero() {
+        let preimage = Preimage::from_bytes(PREIMAGE).to_hex();
+        for invoice in [
+            json!({"status": "paid", "paid_at": 7, "payment_preimage": preimage}),
+            json!({"status": "paid", "amount_received_msat": -5, "paid_at": 7, "payment_preimage": preimage}),
+            json!({"status": "paid", "amount_received_msat": 2000, "payment_preimage": preimage}),
+        ] {
+            assert!(invoice_status(&hash(), &invoice).is_err(), "{invoice}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use wallet_core::{
 };
 
 use crate::CoreLightningWallet;
-use crate::mapping::{self, msat};
+use crate::mapping;
 use crate::rpc::{NodeError, cln_error};
 
 pub(crate) struct Driver<'a> {
@@ -57,16 +57,13 @@ pub(crate) fn xpay_result(payment_hash: &PaymentHash, paid: &Value) -> Dispatche
         .and_then(|hex| Preimage::from_hex(hex).ok())
         .filter(|preimage| payment_hash.is_paid_by(preimage));
     match preimage {
-        Some(preimage) => {
-            let fee_msat = match (
-                paid.get("amount_sent_msat").and_then(msat),
-                paid.get("amount_msat").and_then(msat),
-            ) {
-                (Some(sent), Some(amount)) => sent.saturating_sub(amount),
-                _ => 0,
-            };
-            Dispatched::Answered(PaymentStatus::Succeeded { preimage, fee_msat })
-        }
+        Some(preimage) => match crate::mapping::fee_msat(paid) {
+            Some(fee_msat) => Dispatched::Answered(PaymentStatus::Succeeded { preimage, fee_msat }),
+            // Paid, but the fee cannot be read: the records tell (never a fee of zero).
+            None => {
+                Dispatched::Unanswered("xpay answered a preimage without a readable fee".into())
+            }
+        },
         None => Dispatched::Unanswered("xpay answered without a preimage of this payment".into()),
     }
 }

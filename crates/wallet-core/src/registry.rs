@@ -114,6 +114,21 @@ impl Settings {
             .transpose()
     }
 
+    /// A per-call timeout in whole seconds, from 1 s to one hour: a call that may wait longer is
+    /// not bounded in any sense an operator means (contract rule 6). An error naming `key`
+    /// outside that range.
+    pub fn timeout(&self, key: &'static str) -> Result<Option<std::time::Duration>, WalletError> {
+        const MAX_SECONDS: u64 = 3_600;
+        match self.parse::<u64>(key)? {
+            None => Ok(None),
+            Some(seconds @ 1..=MAX_SECONDS) => Ok(Some(std::time::Duration::from_secs(seconds))),
+            Some(_) => Err(WalletError::invalid(
+                key,
+                format!("must be from 1 to {MAX_SECONDS} seconds"),
+            )),
+        }
+    }
+
     /// A boolean setting in LNbits' spellings (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`).
     pub fn flag(&self, key: &'static str) -> Result<Option<bool>, WalletError> {
         self.get(key)
@@ -297,6 +312,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_is_from_one_second_to_one_hour() {
+        let timeout = |value: &str| Settings::new().with("T", value).timeout("T");
+        assert_eq!(
+            timeout("15").ok(),
+            Some(Some(std::time::Duration::from_secs(15)))
+        );
+        assert_eq!(Settings::new().timeout("T").ok(), Some(None));
+        for bad in ["0", "3601", "18446744073709551615", "-1", "ten"] {
+            assert_eq!(timeout(bad).unwrap_err().field(), Some("T"), "{bad}");
+        }
+    }
 
     #[test]
     fn a_byte_order_mark_does_not_hide_the_first_key() {

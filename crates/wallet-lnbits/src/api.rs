@@ -72,8 +72,9 @@ impl PaymentRecord {
 #[derive(Debug, Deserialize)]
 struct Page {
     data: Vec<PaymentRecord>,
+    /// How many records match, when LNbits says.
     #[serde(default)]
-    total: u64,
+    total: Option<u64>,
 }
 
 /// Which side of a payment hash to look at.
@@ -95,7 +96,7 @@ impl Api {
         key: &Secret<String>,
         filters: &[(&str, String)],
         deadline: std::time::Duration,
-    ) -> Result<(Vec<PaymentRecord>, u64), WalletError> {
+    ) -> Result<(Vec<PaymentRecord>, Option<u64>), WalletError> {
         let mut url = self.url("/api/v1/payments/paginated")?;
         url.query_pairs_mut()
             .extend_pairs(filters.iter().map(|(name, value)| (*name, value.as_str())));
@@ -154,7 +155,7 @@ impl Api {
         key: &Secret<String>,
         offset: u64,
         deadline: std::time::Duration,
-    ) -> Result<(Vec<PaymentRecord>, u64), WalletError> {
+    ) -> Result<(Vec<PaymentRecord>, Option<u64>), WalletError> {
         let filters = [
             ("status", "success".to_owned()),
             ("amount[gt]", "0".to_owned()),

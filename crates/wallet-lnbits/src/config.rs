@@ -134,14 +134,8 @@ impl LnbitsConfig {
             ));
         }
         let request_timeout = settings
-            .parse::<u64>(REQUEST_TIMEOUT)?
-            .map_or(Duration::from_secs(15), Duration::from_secs);
-        if request_timeout.is_zero() {
-            return Err(WalletError::invalid(
-                REQUEST_TIMEOUT,
-                "must be at least 1 second",
-            ));
-        }
+            .timeout(REQUEST_TIMEOUT)?
+            .unwrap_or(Duration::from_secs(15));
         let max_reply_bytes = max_reply_bytes(settings, MAX_REPLY_BYTES)?;
         Ok(Self {
             endpoint,

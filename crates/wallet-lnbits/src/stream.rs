@@ -46,6 +46,8 @@ const RECHECK_EVERY: Duration = Duration::from_secs(15);
 /// How far before the newest delivered invoice a re-check reads. An invoice LNbits marks paid late
 /// takes the time of marking as its position, so this only has to cover clock steps.
 const RECHECK_WINDOW_MICROS: i64 = 600_000_000;
+/// The most records a catch-up reads: the bound on a server that lists pages forever.
+const MAX_CATCH_UP: u64 = 100_000;
 /// Hashes remembered per connection to skip LNbits' repeated events.
 const SEEN_CAPACITY: usize = 4_096;
 
@@ -238,8 +240,18 @@ async fn paid_after(
             }
         }
         offset += page.len() as u64;
-        if page.len() < PAGE || offset >= total {
+        // A missing total is no reason to stop early: only a short page ends the list.
+        if page.len() < PAGE || total.is_some_and(|total| offset >= total) {
             break;
+        }
+        if offset >= MAX_CATCH_UP {
+            return Err(WalletError::backend(
+                None,
+                format!(
+                    "LNbits lists more than {MAX_CATCH_UP} paid invoices after the cursor; \
+                     resume from a newer one"
+                ),
+            ));
         }
     }
     found.sort_by_key(Position::of);

@@ -197,11 +197,8 @@ impl LndConfig {
             } => WalletError::invalid(macaroon_setting, reason),
             other => other,
         })?;
-        if let Some(seconds) = settings.parse::<u64>(TIMEOUT)? {
-            if seconds == 0 {
-                return Err(WalletError::invalid(TIMEOUT, "must be at least 1 second"));
-            }
-            config.timeout = Duration::from_secs(seconds);
+        if let Some(timeout) = settings.timeout(TIMEOUT)? {
+            config.timeout = timeout;
         }
         config.max_reply_bytes = max_reply_bytes(settings, MAX_REPLY_BYTES)?;
         Ok(config)

@@ -155,8 +155,7 @@ async fn a_port_that_does_not_speak_tls_is_named_as_the_setting_to_fix() {
         }
     });
     let macaroon = wallet_core::hex::decode(&lnd.admin_macaroon_hex()).unwrap();
-    let config =
-        wallet_lnd::LndConfig::new("127.0.0.1", port, &lnd.cert_pem(), macaroon).unwrap();
+    let config = wallet_lnd::LndConfig::new("127.0.0.1", port, &lnd.cert_pem(), macaroon).unwrap();
     let wallet = wallet_lnd::LndWallet::new(config).unwrap();
     let err = wallet.status().await.unwrap_err();
     assert_eq!(err.field(), Some("LND_GRPC_PORT"), "{err}");
