@@ -292,23 +292,14 @@ mod tests {
     /// A mainnet invoice whose human-readable part says `raw_amount` (no multiplier: whole
     /// bitcoin), correctly signed.
     fn invoice_with_raw_amount(raw_amount: u64) -> String {
-        use bitcoin::hashes::Hash;
-        use bitcoin::secp256k1::{Secp256k1, SecretKey};
-        let secp = Secp256k1::new();
-        let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
-        let template = lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Bitcoin)
-            .description("overflow".into())
-            .payment_hash(bitcoin::hashes::sha256::Hash::from_byte_array([3; 32]))
-            .payment_secret(lightning_invoice::PaymentSecret([4; 32]))
-            .current_timestamp()
-            .min_final_cltv_expiry_delta(18)
-            .amount_milli_satoshis(1_000)
-            .build_signed(|message| secp.sign_ecdsa_recoverable(message, &key))
-            .unwrap();
-        let mut raw = template.into_signed_raw().raw_invoice().clone();
+        use crate::test_invoices::{TestInvoice, key};
+        let mut template = TestInvoice::new([3; 32], Some(1_000));
+        template.currency = lightning_invoice::Currency::Bitcoin;
+        let mut raw = template.sign().into_signed_raw().raw_invoice().clone();
         raw.hrp.raw_amount = Some(raw_amount);
         raw.hrp.si_prefix = None;
-        raw.sign::<_, ()>(|message| Ok(secp.sign_ecdsa_recoverable(message, &key)))
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        raw.sign::<_, ()>(|message| Ok(secp.sign_ecdsa_recoverable(message, &key())))
             .unwrap()
             .to_string()
     }

@@ -272,33 +272,12 @@ impl InvoiceStatus {
 mod tests {
     use super::*;
 
-    /// A signed regtest invoice for hash `[3; 32]` with `amount_msat`, described by `memo` or
+    /// A signed regtest invoice for hash `[3; 32]` with `amount_msat`, described by a memo or
     /// committing to `hash`.
     fn issued_invoice(amount_msat: Option<u64>, hash: Option<DescriptionHash>) -> String {
-        use bitcoin::hashes::Hash;
-        use bitcoin::secp256k1::{Secp256k1, SecretKey};
-        let secp = Secp256k1::new();
-        let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
-        let builder = lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Regtest);
-        let builder = match hash {
-            Some(hash) => builder.description_hash(bitcoin::hashes::sha256::Hash::from_byte_array(
-                *hash.as_bytes(),
-            )),
-            None => builder.description("coffee".into()),
-        };
-        let builder = builder
-            .payment_hash(bitcoin::hashes::sha256::Hash::from_byte_array([3; 32]))
-            .payment_secret(lightning_invoice::PaymentSecret([4; 32]))
-            .current_timestamp()
-            .min_final_cltv_expiry_delta(18);
-        let builder = match amount_msat {
-            Some(amount) => builder.amount_milli_satoshis(amount),
-            None => builder,
-        };
-        builder
-            .build_signed(|message| secp.sign_ecdsa_recoverable(message, &key))
-            .unwrap()
-            .to_string()
+        let mut invoice = crate::test_invoices::TestInvoice::new([3; 32], amount_msat);
+        invoice.description_hash = hash;
+        invoice.sign().to_string()
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub mod registry;
 mod secret;
 mod stream;
 pub mod supervisor;
+#[cfg(test)]
+mod test_invoices;
 pub mod time;
 pub mod untrusted;
 mod wallet;

@@ -3,11 +3,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use bitcoin::hashes::{Hash as _, sha256};
-use bitcoin::secp256k1::{Secp256k1, SecretKey};
-use lightning_invoice::{InvoiceBuilder, PaymentSecret};
-
 use super::*;
+use crate::test_invoices::TestInvoice;
 
 const PREIMAGE: [u8; 32] = [7; 32];
 
@@ -17,23 +14,10 @@ fn hash() -> PaymentHash {
 
 /// A signed regtest invoice for [`hash`], created `age` ago, valid for `expiry`.
 fn invoice(age: Duration, expiry: Duration, amount_msat: Option<u64>) -> String {
-    let secp = Secp256k1::new();
-    let key = SecretKey::from_slice(&[0x11; 32]).unwrap();
-    let builder = InvoiceBuilder::new(Currency::Regtest)
-        .description("protocol test".into())
-        .payment_hash(sha256::Hash::from_byte_array(*hash().as_bytes()))
-        .payment_secret(PaymentSecret([0x42; 32]))
-        .timestamp(SystemTime::now() - age)
-        .min_final_cltv_expiry_delta(18)
-        .expiry_time(expiry);
-    let builder = match amount_msat {
-        Some(amount) => builder.amount_milli_satoshis(amount),
-        None => builder,
-    };
-    builder
-        .build_signed(|message| secp.sign_ecdsa_recoverable(message, &key))
-        .unwrap()
-        .to_string()
+    let mut invoice = TestInvoice::new(*hash().as_bytes(), amount_msat);
+    invoice.created = SystemTime::now() - age;
+    invoice.expiry = expiry;
+    invoice.sign().to_string()
 }
 
 fn fresh() -> PayInvoiceRequest {
