@@ -5,6 +5,17 @@
 //! nothing was sent; 2 bad usage; 3 the payment failed; 4 the payment is pending (check again
 //! with `payment-status`); 5 `payment-status` of a hash the node does not know.
 
+/// `println!` that never panics: when the reader of stdout went away (`lnwallet watch | head
+/// -1`), the program ends quietly with 0.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(&format!($($arg)*)) };
+}
+
+/// `eprintln!` that never panics: a closed stderr loses the line.
+macro_rules! note {
+    ($($arg:tt)*) => { $crate::output::write_stderr(&format!($($arg)*)) };
+}
+
 mod amount;
 mod args;
 mod demo;
@@ -54,11 +65,11 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             match format {
-                Format::Json => println!(
+                Format::Json => out!(
                     "{}",
                     output::error_json(&failure.message, i32::from(failure.exit_code))
                 ),
-                Format::Human => eprintln!("error: {}", failure.message),
+                Format::Human => note!("error: {}", failure.message),
             }
             ExitCode::from(failure.exit_code)
         }
@@ -199,7 +210,10 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
     for pair in &cli.settings {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(Failure {
-                message: format!("--set takes KEY=VALUE, got {pair:?}"),
+                // Not the value: it may be a credential pasted without its key.
+                message: "--set takes KEY=VALUE; this one has no `=` (not shown: it may be a \
+                          credential)"
+                    .into(),
                 exit_code: exit::USAGE,
             });
         };
@@ -218,18 +232,18 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
 /// misspelt ones: a misspelt class setting would otherwise run the embedded fake unnoticed.
 fn announce_backend(settings: &Settings) {
     for (key, meant) in lnwallet::registry().near_misses(settings) {
-        eprintln!("warning: {key} is not a setting; did you mean {meant}?");
+        note!("warning: {key} is not a setting; did you mean {meant}?");
     }
     let class = settings
         .get(BACKEND_CLASS_SETTING)
         .unwrap_or(lnwallet::DEFAULT_CLASS);
     if class.eq_ignore_ascii_case(lnwallet::DEFAULT_CLASS) {
-        eprintln!(
+        note!(
             "lnwallet: backend {class} (in-memory, nothing leaves this process; set \
              {BACKEND_CLASS_SETTING} to use a node)"
         );
     } else {
-        eprintln!("lnwallet: backend {class}");
+        note!("lnwallet: backend {class}");
     }
 }
 
@@ -280,17 +294,17 @@ async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>) {
                 last_error,
             } => {
                 was_reconnecting = true;
-                eprintln!(
+                note!(
                     "stream: {last_error}; reconnecting in {:.1} s (failure {consecutive_failures} in a row)",
                     retry_in.as_secs_f32()
                 );
             }
             StreamHealth::Connected if was_reconnecting => {
                 was_reconnecting = false;
-                eprintln!("stream: connected again");
+                note!("stream: connected again");
             }
             StreamHealth::Stopped { last_error } => {
-                eprintln!("stream: gave up: {last_error}");
+                note!("stream: gave up: {last_error}");
             }
             StreamHealth::Connecting | StreamHealth::Connected => {}
         }

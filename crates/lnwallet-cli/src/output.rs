@@ -20,24 +20,24 @@ impl Format {
     pub(crate) fn print(self, value: &impl Serialize, human: impl FnOnce() -> String) {
         match self {
             Self::Json => match serde_json::to_string(value) {
-                Ok(line) => println!("{line}"),
-                Err(err) => eprintln!("error: cannot encode the result as JSON: {err}"),
+                Ok(line) => out!("{line}"),
+                Err(err) => note!("error: cannot encode the result as JSON: {err}"),
             },
-            Self::Human => println!("{}", human()),
+            Self::Human => out!("{}", human()),
         }
     }
 
     /// Prints a step of a story (the demo): on stdout for people, not at all for scripts.
     pub(crate) fn say(self, text: &str) {
         if self == Self::Human {
-            println!("{text}");
+            out!("{text}");
         }
     }
 
     /// Prints a progress note: on stderr for people, not at all for scripts.
     pub(crate) fn note(self, text: &str) {
         if self == Self::Human {
-            eprintln!("{text}");
+            note!("{text}");
         }
     }
 }
@@ -113,4 +113,22 @@ pub(crate) fn paid(paid: &PaidInvoice) -> String {
 /// The JSON form of an error.
 pub(crate) fn error_json(message: &str, exit_code: i32) -> serde_json::Value {
     json!({ "error": message, "exit_code": exit_code })
+}
+
+/// Writes `line` to stdout. A reader that went away (a closed pipe) ends the program quietly:
+/// nobody is left to read the rest.
+pub(crate) fn write_stdout(line: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+        && err.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// Writes `line` to stderr; a failure to write loses the line, never the program.
+pub(crate) fn write_stderr(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

@@ -475,3 +475,27 @@ fn an_env_file_with_a_byte_order_mark_selects_its_backend() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_program_quietly_not_with_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lnwallet"))
+        .arg("demo")
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader closes its end before anything is written, as `| head -0` would.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_ne!(output.status.code(), Some(101), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_set_without_an_equals_sign_is_refused_without_echoing_it() {
+    let pasted = "0201036c6e6402f801030a10aa";
+    let output = lnwallet(&["--set", pasted, "status"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr(&output).contains(pasted), "{}", stderr(&output));
+}

@@ -138,7 +138,14 @@ pub(crate) fn hold_status(
                 payment_hash,
                 preimage,
                 held_msat()?,
-                hold.get("settled_at").and_then(Value::as_u64).unwrap_or(0),
+                hold.get("settled_at")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| {
+                        WalletError::backend(
+                            None,
+                            "the hold plugin reports a paid invoice without settled_at",
+                        )
+                    })?,
             )
         }
         Some("cancelled") => Ok(InvoiceStatus::Cancelled),

@@ -58,7 +58,11 @@ impl Connection {
     async fn request(&mut self, method: &str, params: &Value) -> Result<Value, CallFailure> {
         self.next_id = self.next_id.wrapping_add(1);
         let id = self.next_id;
-        let limit = u64::try_from(self.max_reply_bytes).unwrap_or(u64::MAX);
+        // One byte past the cap, so that a reply of exactly the cap still reads: the limit runs
+        // out only for a larger one.
+        let limit = u64::try_from(self.max_reply_bytes)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
         self.read.get_mut().set_limit(limit);
         let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         self.write.send(request).await.map_err(|err| {

@@ -81,7 +81,7 @@ fn paid(invoice: &Value) -> Option<PaidInvoice> {
     Some(PaidInvoice {
         payment_hash: PaymentHash::from_hex(invoice.get("payment_hash")?.as_str()?).ok()?,
         amount_received_msat: invoice.get("amount_received_msat").and_then(msat)?,
-        paid_at: invoice.get("paid_at").and_then(Value::as_u64).unwrap_or(0),
+        paid_at: invoice.get("paid_at").and_then(Value::as_u64)?,
         cursor: StreamCursor::from_index(invoice.get("pay_index")?.as_u64()?),
     })
 }
@@ -129,12 +129,7 @@ pub(crate) async fn paid_invoices(
                 Err(CallFailure::Node(error)) if error.code == 904 => continue,
                 Err(failure) => {
                     poller.ended = true;
-                    let error = match cln_error(failure) {
-                        WalletError::Unavailable(message) => WalletError::Unavailable(message),
-                        other => {
-                            WalletError::Unavailable(format!("waitanyinvoice failed: {other}"))
-                        }
-                    };
+                    let error = cln_error(failure).ending_stream("waitanyinvoice");
                     return Some((Err(error), poller));
                 }
             }

@@ -389,9 +389,11 @@ impl Wallet for CoreLightningWallet {
             .await;
         match settle {
             Ok(_) => Ok(()),
+            // The plugin's error may quote the preimage of a payment still held.
             Err(failure) => Err(self
                 .hold_refusal(&preimage.payment_hash(), failure, true)
-                .await),
+                .await
+                .redacted(&preimage.to_hex(), "<preimage>")),
         }
     }
 
@@ -461,7 +463,7 @@ impl Wallet for CoreLightningWallet {
 
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
         let channels = self.call("listpeerchannels", json!({})).await?;
-        Ok(list(&channels, "channels")?
+        list(&channels, "channels")?
             .iter()
             .map(|channel| {
                 let text = |field: &str| {
@@ -471,26 +473,39 @@ impl Wallet for CoreLightningWallet {
                         .unwrap_or_default()
                         .to_owned()
                 };
-                let total = channel.get("total_msat").and_then(msat).unwrap_or(0);
-                let ours = channel.get("to_us_msat").and_then(msat).unwrap_or(0);
+                let unreadable = || {
+                    WalletError::backend(
+                        None,
+                        "listpeerchannels: a channel's total_msat or to_us_msat is unreadable",
+                    )
+                };
+                let total = channel
+                    .get("total_msat")
+                    .and_then(msat)
+                    .ok_or_else(unreadable)?;
+                let ours = channel
+                    .get("to_us_msat")
+                    .and_then(msat)
+                    .ok_or_else(unreadable)?;
+                let theirs = total.checked_sub(ours).ok_or_else(unreadable)?;
                 let id = channel
                     .get("short_channel_id")
                     .and_then(Value::as_str)
                     .map_or_else(|| text("channel_id"), str::to_owned);
-                ChannelInfo {
+                Ok(ChannelInfo {
                     id,
                     peer_pubkey: text("peer_id"),
                     capacity_msat: total,
                     local_balance_msat: ours,
-                    remote_balance_msat: total.saturating_sub(ours),
+                    remote_balance_msat: theirs,
                     active: channel.get("state").and_then(Value::as_str) == Some("CHANNELD_NORMAL")
                         && channel
                             .get("peer_connected")
                             .and_then(Value::as_bool)
                             .unwrap_or(false),
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {

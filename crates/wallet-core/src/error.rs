@@ -78,6 +78,55 @@ impl WalletError {
         matches!(self, Self::Unavailable(_))
     }
 
+    /// Whether no retry can fix it: a bad request or setting, a missing feature, refused
+    /// credentials, or a thing that is not there. Retrying these forever would hide the problem
+    /// behind something that looks alive.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidRequest { .. }
+                | Self::Unsupported(_)
+                | Self::Unauthorized(_)
+                | Self::NotFound(_)
+        )
+    }
+
+    /// How a paid-invoice stream ends on this error: a permanent one as it is, so that the
+    /// supervisor stops; anything else as [`WalletError::Unavailable`] (prefixed with `what`
+    /// failed), so that it reconnects.
+    pub fn ending_stream(self, what: &str) -> Self {
+        match self {
+            permanent if permanent.is_permanent() => permanent,
+            Self::Unavailable(message) => Self::Unavailable(message),
+            other => Self::Unavailable(format!("{what} failed: {other}")),
+        }
+    }
+
+    /// This error with every occurrence of `secret` in its text replaced by `shown_as`: for
+    /// errors whose text comes from a server that may quote the request back (a settle error
+    /// quoting the preimage of a payment still held).
+    pub fn redacted(self, secret: &str, shown_as: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |text: String| text.replace(secret, shown_as);
+        match self {
+            Self::InvalidRequest { field, reason } => Self::InvalidRequest {
+                field,
+                reason: clean(reason),
+            },
+            Self::InvalidState(text) => Self::InvalidState(clean(text)),
+            Self::NotFound(text) => Self::NotFound(clean(text)),
+            Self::Unauthorized(text) => Self::Unauthorized(clean(text)),
+            Self::Unavailable(text) => Self::Unavailable(clean(text)),
+            Self::Backend { code, message } => Self::Backend {
+                code,
+                message: clean(message),
+            },
+            unsupported @ Self::Unsupported(_) => unsupported,
+        }
+    }
+
     /// The request field this error is about, if it is an invalid request.
     pub fn field(&self) -> Option<&'static str> {
         match self {
@@ -189,6 +238,32 @@ pub fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod chain_tests {
     use super::*;
+
+    #[test]
+    fn a_stream_ends_on_a_permanent_error_as_it_is_and_on_anything_else_as_unavailable() {
+        let refused = WalletError::Unauthorized("macaroon".into());
+        assert_eq!(refused.clone().ending_stream("the subscription"), refused);
+        let odd = WalletError::backend(Some(2), "odd").ending_stream("the subscription");
+        assert!(odd.is_retryable(), "{odd:?}");
+        assert!(odd.to_string().contains("the subscription failed"), "{odd}");
+    }
+
+    #[test]
+    fn a_quoted_secret_is_redacted_from_every_kind_of_error() {
+        let secret = "79".repeat(32);
+        for err in [
+            WalletError::invalid("preimage", format!("bad: {secret}")),
+            WalletError::InvalidState(format!("{secret} is not held")),
+            WalletError::backend(Some(422), format!("input {{\"preimage\": \"{secret}\"}}")),
+            WalletError::Unavailable(secret.clone()),
+        ] {
+            let shown = err.redacted(&secret, "<preimage>").to_string();
+            assert!(
+                !shown.contains(&secret) && shown.contains("<preimage>"),
+                "{shown}"
+            );
+        }
+    }
 
     #[derive(Debug)]
     struct Outer(std::io::Error);

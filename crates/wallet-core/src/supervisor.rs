@@ -229,7 +229,7 @@ impl Supervisor {
         let healthy = self.connection.take().is_some_and(|connection| {
             connection.delivered || connection.opened_at.elapsed() >= self.config.healthy_after
         });
-        if healthy {
+        if healthy && !error.is_permanent() {
             self.consecutive_failures = 0;
             self.schedule_retry(self.backoff.initial(), error);
             Ok(())
@@ -241,16 +241,8 @@ impl Supervisor {
     fn failed(&mut self, error: WalletError) -> Result<(), WalletError> {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         // A bad cursor, a missing feature, refused credentials or a stream that is not where the
-        // settings say stay so however long we wait: retrying them forever would hide the
-        // problem behind a stream that looks alive.
-        let hopeless = matches!(
-            error,
-            WalletError::InvalidRequest { .. }
-                | WalletError::Unsupported(_)
-                | WalletError::Unauthorized(_)
-                | WalletError::NotFound(_)
-        );
-        if hopeless
+        // settings say stay so however long we wait.
+        if error.is_permanent()
             || self
                 .config
                 .max_consecutive_failures

@@ -54,8 +54,10 @@ fn is_unsafe(character: char) -> bool {
     character.is_control()
         || matches!(
             character,
-            // Bidirectional overrides and isolates, and the line/paragraph separators.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+            // Bidirectional marks, overrides and isolates, the line/paragraph separators, and
+            // the zero-width no-break space.
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{feff}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
         )
 }
 
@@ -65,7 +67,7 @@ mod tests {
 
     #[test]
     fn escape_sequences_and_control_characters_are_neutralised() {
-        let hostile = "\u{1b}[2J\u{1b}[HPAYMENT SUCCEEDED\r\n\u{7}\u{202e}evil";
+        let hostile = "\u{1b}[2J\u{1b}[HPAYMENT SUCCEEDED\r\n\u{7}\u{202e}evil\u{200f}\u{feff}";
         let shown = server_text(hostile);
         assert!(!shown.chars().any(is_unsafe), "{shown:?}");
         assert!(shown.contains("PAYMENT SUCCEEDED"));

@@ -18,8 +18,9 @@ pub(crate) const TOP_UP_MEMO: &str = "Admin credit";
 pub(crate) struct PaymentRecord {
     pub(crate) payment_hash: String,
     pub(crate) amount: i64,
+    /// Absent in a record means unreadable, never zero.
     #[serde(default)]
-    pub(crate) fee: i64,
+    pub(crate) fee: Option<i64>,
     #[serde(default)]
     pub(crate) bolt11: Option<String>,
     #[serde(default)]
@@ -105,7 +106,13 @@ impl Api {
             .await
             .map_err(lnbits_error)?;
         let page: Page = serde_json::from_value(reply.body).map_err(|err| {
-            WalletError::backend(None, format!("unreadable payment list from LNbits: {err}"))
+            WalletError::backend(
+                None,
+                format!(
+                    "unreadable payment list from LNbits: {}",
+                    wallet_core::untrusted::server_text(&err.to_string())
+                ),
+            )
         })?;
         Ok((page.data, page.total))
     }

@@ -117,6 +117,19 @@ impl LnbitsConfig {
         let host = endpoint
             .host_str()
             .ok_or_else(|| WalletError::invalid(ENDPOINT, "has no host"))?;
+        // A browser wallet URL (`?usr=...&wal=...`) carries an account login; a user:password
+        // part is a credential too. Neither belongs in a base URL this crate shows in errors.
+        if !endpoint.username().is_empty()
+            || endpoint.password().is_some()
+            || endpoint.query().is_some()
+            || endpoint.fragment().is_some()
+        {
+            return Err(WalletError::invalid(
+                ENDPOINT,
+                "must be the server's base URL, without a user, a query or a fragment (the value \
+                 is not shown: it may hold a login)",
+            ));
+        }
         let allow_insecure = settings.flag(ALLOW_INSECURE)?.unwrap_or(false);
         require_tls(uses_tls, host, allow_insecure, ENDPOINT, ALLOW_INSECURE)?;
         let admin_key = match settings.first_of(&[ADMIN_KEY, KEY]) {
@@ -206,6 +219,30 @@ mod tests {
             (&[], ENDPOINT),
             (&[(ENDPOINT, "not a url")], ENDPOINT),
             (&[(ENDPOINT, "ftp://x.example")], ENDPOINT),
+            (
+                &[
+                    (
+                        ENDPOINT,
+                        "https://lnbits.example.com/wallet?usr=abc&wal=def",
+                    ),
+                    (ADMIN_KEY, "ab"),
+                ],
+                ENDPOINT,
+            ),
+            (
+                &[
+                    (ENDPOINT, "https://user:pw@lnbits.example.com"),
+                    (ADMIN_KEY, "ab"),
+                ],
+                ENDPOINT,
+            ),
+            (
+                &[
+                    (ENDPOINT, "https://lnbits.example.com/#frag"),
+                    (ADMIN_KEY, "ab"),
+                ],
+                ENDPOINT,
+            ),
             (
                 &[(ENDPOINT, "http://lnbits.example.com"), (ADMIN_KEY, "ab")],
                 ENDPOINT,

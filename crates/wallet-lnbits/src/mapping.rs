@@ -43,8 +43,9 @@ pub(crate) fn attempt(record: &PaymentRecord) -> Attempt {
     }
 }
 
-/// LNbits reports outgoing fees as non-positive msat; anything else is unreadable.
-fn fee_msat(fee: i64) -> Option<u64> {
+/// LNbits reports outgoing fees as non-positive msat; anything else, or none, is unreadable.
+fn fee_msat(fee: Option<i64>) -> Option<u64> {
+    let fee = fee?;
     (fee <= 0)
         .then(|| fee.unsigned_abs())
         .filter(|fee| *fee <= MAX_MONEY_MSAT)
@@ -119,7 +120,7 @@ pub(crate) fn pay_reply(payment_hash: &PaymentHash, reply: &Reply) -> Dispatched
                 "bolt11",
                 format!(
                     "LNbits refused to pay its own invoice, which is {}",
-                    record.status
+                    wallet_core::untrusted::server_text(&record.status)
                 ),
             ));
         }
@@ -168,10 +169,9 @@ pub(crate) fn hold_answer_error(body: &Value) -> String {
         Value::Object(fields) => fields.get("error_message"),
         _ => None,
     };
-    message
-        .and_then(Value::as_str)
-        .unwrap_or("no reason given")
-        .to_owned()
+    wallet_core::untrusted::server_text(
+        message.and_then(Value::as_str).unwrap_or("no reason given"),
+    )
 }
 
 /// LNbits' refusals of a payment before it records one (`PaymentError`s raised ahead of
@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_success_with_an_unreadable_fee_is_pending_and_a_paid_invoice_with_a_bad_amount_an_error() {
-        for fee in [1, i64::MIN] {
+        for fee in [json!(1), json!(i64::MIN), json!(null)] {
             let success = record(-1000, "success", json!({ "fee": fee }));
             assert_eq!(
                 outgoing_status(&hash(), &[success]),

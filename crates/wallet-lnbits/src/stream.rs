@@ -188,9 +188,14 @@ async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
     let base = inner.config.endpoint.as_str().trim_end_matches('/');
     let url = format!("{}/api/v1/ws/{key}", base.replacen("http", "ws", 1));
     let redact = |text: String| text.replace(key, "<key>");
+    // The reply cap holds for websocket messages too (tungstenite's default is 64 MiB).
+    let cap = Some(inner.config.max_reply_bytes);
+    let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(cap)
+        .max_frame_size(cap);
     match tokio::time::timeout(
         inner.config.request_timeout,
-        tokio_tungstenite::connect_async(url.as_str()),
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(limits), false),
     )
     .await
     {

@@ -418,8 +418,10 @@ impl Wallet for LnbitsWallet {
 
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
         let body = json!({ "preimage": preimage.to_hex() });
+        // LNbits' validation errors quote the request, preimage included.
         self.resolve_hold_invoice("/api/v1/payments/settle", &body)
             .await
+            .map_err(|err| err.redacted(&preimage.to_hex(), "<preimage>"))
     }
 
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {

@@ -194,10 +194,7 @@ async fn settled_after(
 }
 
 fn ended(failure: WalletError) -> WalletError {
-    match failure {
-        WalletError::Unavailable(message) => WalletError::Unavailable(message),
-        other => WalletError::Unavailable(format!("the invoice subscription failed: {other}")),
-    }
+    failure.ending_stream("the invoice subscription")
 }
 
 impl Subscription {

@@ -370,7 +370,7 @@ impl Wallet for LndWallet {
         )
         .await
         .map(drop)
-        .map_err(hold_error)
+        .map_err(|failure| hold_error(failure).redacted(&preimage.to_hex(), "<preimage>"))
     }
 
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
