@@ -19,6 +19,8 @@ use crate::rpc::{CallFailure, Connection, Rpc, cln_error};
 const LONG_POLL_SECS: u64 = 10;
 /// Invoices read per `listinvoices` page while looking for the highest `pay_index`.
 const PAGE: u64 = 1_000;
+/// Answers about unpaid invoices in a row after which `waitanyinvoice` is taken to misbehave.
+const MAX_UNPAID_ANSWERS: u32 = 100;
 
 /// The highest `pay_index` lightningd has given out (0 when nothing was paid).
 pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u64, WalletError> {
@@ -101,6 +103,9 @@ pub(crate) async fn paid_invoices(
         if poller.ended {
             return None;
         }
+        // lightningd answers with a paid invoice or after the long-poll; a node that keeps
+        // answering at once with invoices that are not paid would make this loop spin.
+        let mut unpaid_answers = 0u32;
         loop {
             let params = json!({"lastpay_index": poller.last_pay_index, "timeout": LONG_POLL_SECS});
             let deadline = Duration::from_secs(LONG_POLL_SECS + 15);
@@ -109,7 +114,16 @@ pub(crate) async fn paid_invoices(
                     let pay_index = invoice.get("pay_index").and_then(Value::as_u64);
                     // Expired invoices carry no pay_index; they are not payments.
                     if invoice.get("status").and_then(Value::as_str) != Some("paid") {
-                        continue;
+                        unpaid_answers += 1;
+                        if unpaid_answers < MAX_UNPAID_ANSWERS {
+                            continue;
+                        }
+                        poller.ended = true;
+                        let error = WalletError::backend(
+                            None,
+                            "waitanyinvoice keeps answering with invoices that are not paid",
+                        );
+                        return Some((Err(error), poller));
                     }
                     match (paid(&invoice), pay_index) {
                         (Some(item), Some(index)) if index > poller.last_pay_index => {

@@ -8,6 +8,7 @@ use tokio::sync::OnceCell;
 use wallet_core::amount::sum_msat;
 use wallet_core::bolt11::Currency;
 use wallet_core::pay::{Attempt, Payments, payment_status};
+use wallet_core::untrusted::server_text;
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
     NodeInfo, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
@@ -354,17 +355,21 @@ impl Wallet for CoreLightningWallet {
     ) -> Result<InvoiceResponse, WalletError> {
         self.require_hold()?;
         request.invoice.validate()?;
-        // The plugin's RPC takes the hash and the amount; no amountless hold invoices.
+        // The plugin takes the hash, the amount, a description and an expiry; no amountless hold
+        // invoices.
         let amount_msat = request
             .invoice
             .amount_msat
             .ok_or(WalletError::Unsupported(WalletFeature::AmountlessInvoice))?;
-        let created = self
-            .call(
-                "holdinvoice",
-                json!({"payment_hash": request.payment_hash.to_hex(), "amount": amount_msat}),
-            )
-            .await?;
+        let mut params =
+            json!({"payment_hash": request.payment_hash.to_hex(), "amount": amount_msat});
+        if let Some(memo) = &request.invoice.memo {
+            params["description"] = json!(memo);
+        }
+        if let Some(expiry) = request.invoice.expiry {
+            params["expiry"] = json!(expiry.as_secs());
+        }
+        let created = self.call("holdinvoice", params).await?;
         let bolt11 = created
             .get("bolt11")
             .and_then(Value::as_str)
@@ -444,11 +449,12 @@ impl Wallet for CoreLightningWallet {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            alias: info
-                .get("alias")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
+            // Anyone can set an alias: it is shown, so it is made safe to show.
+            alias: server_text(
+                info.get("alias")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
             network: info
                 .get("network")
                 .and_then(Value::as_str)

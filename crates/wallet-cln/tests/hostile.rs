@@ -170,3 +170,24 @@ async fn lightningd_error_text_is_cut_and_stripped_of_control_characters() {
     assert!(!shown.chars().any(char::is_control), "{shown:?}");
     assert!(shown.len() < 1_000, "{} bytes", shown.len());
 }
+
+#[tokio::test]
+async fn a_node_that_keeps_answering_unpaid_invoices_ends_the_stream_instead_of_spinning() {
+    use futures::StreamExt;
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "spinner").await.unwrap();
+    for _ in 0..100 {
+        cln.simulator
+            .answer_next_with("waitanyinvoice", json!({"status": "expired", "label": "x"}));
+    }
+    let mut stream = cln
+        .wallet()
+        .paid_invoices_stream(Some(wallet_core::StreamCursor::from_index(0)))
+        .await
+        .unwrap();
+    let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream kept spinning")
+        .expect("the stream ended without saying why");
+    assert!(item.is_err(), "{item:?}");
+}

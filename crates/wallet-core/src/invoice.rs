@@ -158,7 +158,7 @@ impl InvoiceRequest {
         payment_hash: Option<PaymentHash>,
     ) -> Result<InvoiceResponse, WalletError> {
         let invoice = Bolt11::parse(&payment_request).map_err(|err| {
-            WalletError::backend(None, format!("{node} returned an invoice that {err}"))
+            WalletError::backend(None, format!("{node} returned an unusable invoice ({err})"))
         })?;
         let mismatch = |what: &str| {
             Err(WalletError::backend(
@@ -172,15 +172,24 @@ impl InvoiceRequest {
         if invoice.amount_msat() != self.amount_msat {
             return mismatch("another amount");
         }
-        if let Some(hash) = self.effective_description_hash()
-            && invoice.description() != Bolt11Description::Hash(hash)
-        {
-            return mismatch("another description hash");
+        match (self.effective_description_hash(), &self.memo) {
+            (Some(hash), _) if invoice.description() != Bolt11Description::Hash(hash) => {
+                return mismatch("another description hash");
+            }
+            (None, Some(memo))
+                if !memo.is_empty()
+                    && invoice.description() != Bolt11Description::Memo(memo.clone()) =>
+            {
+                return mismatch("another description");
+            }
+            _ => {}
         }
+        // The invoice as it decoded: no `lightning:` prefix or stray whitespace from the node
+        // reaches a payer.
         Ok(InvoiceResponse {
             checking_id: invoice.payment_hash(),
             expires_at: invoice.expires_at(),
-            payment_request,
+            payment_request: invoice.to_string(),
         })
     }
 }
@@ -310,6 +319,24 @@ mod tests {
             let checked = request.issued("node", invoice.clone(), expected_hash);
             assert!(checked.is_err(), "{request:?} / {invoice}: {checked:?}");
         }
+        let memo = InvoiceRequest::new(5_000).memo("test");
+        assert!(
+            memo.issued("node", issued_invoice(Some(5_000), None), Some(hash))
+                .is_ok()
+        );
+        let other_memo = InvoiceRequest::new(5_000).memo("tea");
+        assert!(
+            other_memo
+                .issued("node", issued_invoice(Some(5_000), None), Some(hash))
+                .is_err()
+        );
+        let prefixed = format!("lightning:{} ", issued_invoice(Some(5_000), None));
+        let normalised = plain.issued("node", prefixed, Some(hash)).unwrap();
+        assert!(
+            normalised.payment_request.starts_with("lnbcrt"),
+            "{}",
+            normalised.payment_request
+        );
         let amountless = InvoiceRequest::amountless();
         assert!(
             amountless

@@ -90,6 +90,10 @@ pub(crate) enum Side {
 /// The most records one page asks for.
 pub(crate) const PAGE: usize = 100;
 
+/// The most pages of pending invoices one re-check asks LNbits about (each asks its node about
+/// every pending invoice on it).
+const MAX_RECHECK_PAGES: usize = 10;
+
 impl Api {
     /// One page of this wallet's payments matching `filters`.
     async fn page(
@@ -146,13 +150,25 @@ impl Api {
         key: &Secret<String>,
         deadline: std::time::Duration,
     ) -> Result<(), WalletError> {
-        let filters = [
-            ("status", "pending".to_owned()),
-            ("amount[gt]", "0".to_owned()),
-            ("recheck_pending", "true".to_owned()),
-            ("limit", PAGE.to_string()),
-        ];
-        self.page(key, &filters, deadline).await.map(drop)
+        // Newest first, page by page: one page would leave which 100 invoices get re-checked to
+        // the database. Invoices marked paid meanwhile leave the filter and shift the pages, so a
+        // pass may skip one; the next pass (every 15 s) catches it.
+        for page in 0..MAX_RECHECK_PAGES {
+            let filters = [
+                ("status", "pending".to_owned()),
+                ("amount[gt]", "0".to_owned()),
+                ("recheck_pending", "true".to_owned()),
+                ("sortby", "time".to_owned()),
+                ("direction", "desc".to_owned()),
+                ("limit", PAGE.to_string()),
+                ("offset", (page * PAGE).to_string()),
+            ];
+            let (records, _) = self.page(key, &filters, deadline).await?;
+            if records.len() < PAGE {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Paid invoices of this wallet, newest change first, one page at `offset`; and how many

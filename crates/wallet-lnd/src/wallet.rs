@@ -393,7 +393,8 @@ impl Wallet for LndWallet {
         let balance = self.status().await?;
         Ok(NodeInfo {
             pubkey: info.identity_pubkey,
-            alias: info.alias,
+            // Anyone can set an alias: it is shown, so it is made safe to show.
+            alias: server_text(&info.alias),
             network: info
                 .chains
                 .first()
