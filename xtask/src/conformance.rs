@@ -136,7 +136,10 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
     );
     let mut command = cargo(&args);
     command.env("WALLET_CONFORMANCE_REPORT", &report);
-    command.env("LNBITS_TEST_WORK_DIR", crate::servers::lnbits_work_dir());
+    command.env(
+        lnbits_testserver::WORK_DIR_ENV,
+        crate::servers::lnbits_work_dir(),
+    );
     if let Some(server) = &server {
         command.envs(server.env());
     }
@@ -192,7 +195,10 @@ fn run_server_tests(
             args.join(" ")
         );
         let mut command = cargo(&args);
-        command.env("LNBITS_TEST_WORK_DIR", crate::servers::lnbits_work_dir());
+        command.env(
+            lnbits_testserver::WORK_DIR_ENV,
+            crate::servers::lnbits_work_dir(),
+        );
         command.envs(env.iter().cloned());
         let output = crate::servers::output_unless_interrupted(command)?;
         let stdout = String::from_utf8_lossy(&output.stdout);

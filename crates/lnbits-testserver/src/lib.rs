@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use control::{CONTROL_ENV, Control};
 pub use http::WalletKeys;
-pub use on_lnd::LndFundedBed;
+pub use on_lnd::{LndFundedBed, WORK_DIR_ENV};
 pub use venv::{LNBITS_VERSION, Venv};
 
 /// How to run the server.
@@ -264,7 +264,7 @@ impl Drop for LnbitsServer {
 }
 
 /// The server started by another process (xtask), as a test sees it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TestServer {
     control_path: PathBuf,
     client: reqwest::Client,
@@ -294,11 +294,6 @@ impl TestServer {
 
     fn control(&self) -> Result<Control, String> {
         Control::load(&self.control_path)
-    }
-
-    /// The control file.
-    pub fn control_path(&self) -> &Path {
-        &self.control_path
     }
 
     /// The base URL.

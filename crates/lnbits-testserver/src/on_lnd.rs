@@ -17,6 +17,9 @@ use wallet_fake::{FakeNetwork, FakeNode, NodeConfig};
 
 use crate::{Funding, LnbitsServer, Options, TestServer};
 
+/// The environment variable naming the work directory (venv, logs, control files).
+pub const WORK_DIR_ENV: &str = "LNBITS_TEST_WORK_DIR";
+
 /// The funding node's balance: enough for every payment a test run makes.
 const FUNDING_BALANCE_MSAT: u64 = 100_000_000_000;
 
@@ -43,6 +46,16 @@ impl LndFundedBed {
             .await
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// [`LndFundedBed::shared`] with the work directory `$LNBITS_TEST_WORK_DIR` names (xtask sets
+    /// it), else the workspace's `target/lnbits`.
+    pub async fn shared_from_env() -> Result<&'static Self, String> {
+        let work_dir = std::env::var_os(WORK_DIR_ENV).map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/lnbits"),
+            PathBuf::from,
+        );
+        Self::shared(&work_dir).await
     }
 
     /// The network the funding node is part of: add counterparties here.

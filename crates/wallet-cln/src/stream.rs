@@ -36,12 +36,7 @@ pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u
             .await
             .map_err(cln_error)?;
         // Without its list, 0 would replay every invoice ever paid.
-        let invoices = page
-            .get("invoices")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                WalletError::backend(None, "listinvoices answered without its invoices")
-            })?;
+        let invoices = crate::wallet::list(&page, "invoices")?;
         for invoice in invoices {
             highest = highest.max(
                 invoice

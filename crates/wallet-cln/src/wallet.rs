@@ -67,7 +67,7 @@ fn unique_label() -> Result<String, WalletError> {
 
 /// The list `field` of an answer; an answer without it is unreadable, never an empty list
 /// (contract rule 12).
-fn list<'a>(value: &'a Value, field: &str) -> Result<&'a [Value], WalletError> {
+pub(crate) fn list<'a>(value: &'a Value, field: &str) -> Result<&'a [Value], WalletError> {
     value
         .get(field)
         .and_then(Value::as_array)

@@ -59,6 +59,14 @@ struct Position {
 }
 
 impl Position {
+    /// The first position at `micros`: before every paid invoice of that time.
+    const fn at(micros: i64) -> Self {
+        Self {
+            micros,
+            hash: PaymentHash::from_bytes([0; 32]),
+        }
+    }
+
     fn of(record: &PaymentRecord) -> Option<Self> {
         Some(Self {
             micros: record.updated_micros()?,
@@ -137,10 +145,7 @@ struct Listener {
 /// The cursor of "now": the newest paid invoice's position, or the beginning when there is none.
 pub(crate) async fn now(inner: &Inner) -> Result<StreamCursor, WalletError> {
     let (_, newest) = paid_after(inner, None).await?;
-    let start = newest.unwrap_or(Position {
-        micros: 0,
-        hash: PaymentHash::from_bytes([0; 32]),
-    });
+    let start = newest.unwrap_or(Position::at(0));
     Ok(start.cursor())
 }
 
@@ -352,21 +357,16 @@ impl Listener {
             .api
             .recheck_pending_invoices(key, self.inner.config.request_timeout)
             .await?;
-        let window = self.newest.map(|newest| Position {
-            micros: newest.micros.saturating_sub(RECHECK_WINDOW_MICROS),
-            hash: PaymentHash::from_bytes([0; 32]),
-        });
-        let after = window.max(self.start).unwrap_or(Position {
-            micros: 0,
-            hash: PaymentHash::from_bytes([0; 32]),
-        });
+        let window = self
+            .newest
+            .map(|newest| Position::at(newest.micros.saturating_sub(RECHECK_WINDOW_MICROS)));
+        // At or after the stream's start, so nothing paid before it is read.
+        let after = window.max(self.start).unwrap_or(Position::at(0));
         let (records, _) = paid_after(&self.inner, Some(after)).await?;
         for record in &records {
             let position = position(record)?;
             let paid = paid_invoice(record)?;
-            if self.seen.contains(&position.hash)
-                || self.start.is_some_and(|start| position <= start)
-            {
+            if self.seen.contains(&position.hash) {
                 continue;
             }
             tracing::info!(

@@ -139,9 +139,7 @@ impl LnbitsWallet {
     /// payment_request, error_message, preimage, fee_msat]`), and with 520 when the node refused,
     /// e.g. an invoice with no payment held yet.
     async fn resolve_hold_invoice(&self, path: &str, body: &Value) -> Result<(), WalletError> {
-        if !self.inner.config.hold_invoices {
-            return Err(WalletError::Unsupported(WalletFeature::HoldInvoice));
-        }
+        self.features().require(WalletFeature::HoldInvoice)?;
         let url = self.inner.api.url(path)?;
         let admin_key = self.admin_key()?;
         let reply = self
@@ -408,9 +406,7 @@ impl Wallet for LnbitsWallet {
         &self,
         request: HoldInvoiceRequest,
     ) -> Result<InvoiceResponse, WalletError> {
-        if !self.inner.config.hold_invoices {
-            return Err(WalletError::Unsupported(WalletFeature::HoldInvoice));
-        }
+        self.features().require(WalletFeature::HoldInvoice)?;
         request.invoice.validate()?;
         self.create(&request.invoice, Some(request.payment_hash))
             .await

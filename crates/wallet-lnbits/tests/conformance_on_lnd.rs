@@ -10,29 +10,19 @@
 
 mod support;
 
-use std::path::PathBuf;
-
-use lnbits_testserver::{LndFundedBed, TestServer};
+use lnbits_testserver::LndFundedBed;
 use wallet_conformance::{Harness, HarnessError, TestBed};
 use wallet_core::async_trait;
 
 struct LnbitsOnLndHarness;
 
-fn work_dir() -> PathBuf {
-    std::env::var_os("LNBITS_TEST_WORK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/lnbits"))
-}
-
 #[async_trait]
 impl Harness for LnbitsOnLndHarness {
     async fn setup(&self) -> Result<TestBed, HarnessError> {
-        let bed = LndFundedBed::shared(&work_dir())
+        let bed = LndFundedBed::shared_from_env()
             .await
             .map_err(HarnessError::Failed)?;
-        let server = TestServer::at(bed.server().control_path().to_path_buf())
-            .map_err(HarnessError::Failed)?;
-        support::test_bed(server, Some(bed)).await
+        support::test_bed(bed.server().clone(), Some(bed)).await
     }
 }
 

@@ -5,7 +5,6 @@
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +16,7 @@ use wallet_fake::{FakeWallet, NodeConfig, Release};
 use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 
 async fn bed() -> &'static LndFundedBed {
-    let work_dir = std::env::var_os("LNBITS_TEST_WORK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/lnbits"));
-    LndFundedBed::shared(&work_dir).await.unwrap()
+    LndFundedBed::shared_from_env().await.unwrap()
 }
 
 /// A funded LNbits wallet on the bed, and a payee node on the funding node's network.
