@@ -34,6 +34,9 @@ pub(crate) struct PaymentRecord {
     pub(crate) updated_at: Option<String>,
     #[serde(default)]
     pub(crate) time: Option<String>,
+    /// When the invoice expires (LNbits writes it with or without an offset; UTC either way).
+    #[serde(default)]
+    pub(crate) expiry: Option<String>,
     #[serde(default)]
     pub(crate) labels: Vec<String>,
     #[serde(default)]
@@ -62,6 +65,11 @@ impl PaymentRecord {
             .as_deref()
             .or(self.time.as_deref())
             .and_then(parse_rfc3339_micros)
+    }
+
+    /// When the invoice expires, in microseconds, when the record says.
+    pub(crate) fn expiry_micros(&self) -> Option<i64> {
+        self.expiry.as_deref().and_then(parse_rfc3339_micros)
     }
 
     /// An incoming payment that settled, other than an admin top-up.

@@ -62,10 +62,16 @@ fn failure_reason(record: &PaymentRecord) -> FailureReason {
     }
 }
 
-/// The invoice state from this wallet's incoming record of one hash.
+/// The invoice state from this wallet's incoming record of one hash, at `now_micros`.
+///
+/// LNbits labels an invoice `expired` only when its own clock saw the expiry before it asked
+/// the node; when the node's expiry watcher cancelled the invoice first (lnd cancels expired
+/// invoices), LNbits marks it `failed` without the label. A failed invoice past its expiry that
+/// nobody cancelled is therefore `Expired`, as wallet-lnd maps lnd's own CANCELED-after-expiry.
 pub(crate) fn incoming_status(
     payment_hash: &PaymentHash,
     records: &[PaymentRecord],
+    now_micros: i64,
 ) -> Result<InvoiceStatus, WalletError> {
     let Some(record) = records
         .iter()
@@ -88,6 +94,14 @@ pub(crate) fn incoming_status(
             InvoiceStatus::checked_paid(payment_hash, preimage, amount, paid_at)
         }
         "failed" if record.labels.iter().any(|label| label == "expired") => {
+            Ok(InvoiceStatus::Expired)
+        }
+        "failed"
+            if record.extra.get("hold_invoice_cancelled") != Some(&Value::Bool(true))
+                && record
+                    .expiry_micros()
+                    .is_some_and(|expiry| expiry <= now_micros) =>
+        {
             Ok(InvoiceStatus::Expired)
         }
         "failed" => Ok(InvoiceStatus::Cancelled),
@@ -230,6 +244,9 @@ mod tests {
 
     const PREIMAGE: [u8; 32] = [0x79; 32];
 
+    /// A moment for mappings that ask the time: the records' `updated_at`.
+    const NOW: i64 = 1_795_926_309_829_568;
+
     fn hash() -> PaymentHash {
         Preimage::from_bytes(PREIMAGE).payment_hash()
     }
@@ -301,12 +318,12 @@ mod tests {
             // A negative amount is an outgoing record, which the incoming side never shows; as
             // an incoming one it is unreadable.
             assert!(
-                incoming_status(&hash(), &[paid]).is_err(),
+                incoming_status(&hash(), &[paid], NOW).is_err(),
                 "amount {amount}"
             );
         }
         let timeless = record(5000, "success", json!({"updated_at": null, "time": null}));
-        assert!(incoming_status(&hash(), &[timeless]).is_err());
+        assert!(incoming_status(&hash(), &[timeless], NOW).is_err());
     }
 
     #[test]
@@ -320,7 +337,7 @@ mod tests {
 
     #[test]
     fn incoming_records_map_to_invoice_states() {
-        let paid = incoming_status(&hash(), &[record(5000, "success", json!({}))]).unwrap();
+        let paid = incoming_status(&hash(), &[record(5000, "success", json!({}))], NOW).unwrap();
         assert_eq!(
             paid,
             InvoiceStatus::Paid {
@@ -331,7 +348,7 @@ mod tests {
         );
         let expired = record(5000, "failed", json!({"labels": ["expired"]}));
         assert_eq!(
-            incoming_status(&hash(), &[expired]).unwrap(),
+            incoming_status(&hash(), &[expired], NOW).unwrap(),
             InvoiceStatus::Expired
         );
         let cancelled = record(
@@ -340,19 +357,58 @@ mod tests {
             json!({"extra": {"hold_invoice_cancelled": true}}),
         );
         assert_eq!(
-            incoming_status(&hash(), &[cancelled]).unwrap(),
+            incoming_status(&hash(), &[cancelled], NOW).unwrap(),
             InvoiceStatus::Cancelled
         );
         assert_eq!(
-            incoming_status(&hash(), &[record(1, "pending", json!({}))]).unwrap(),
+            incoming_status(&hash(), &[record(1, "pending", json!({}))], NOW).unwrap(),
             InvoiceStatus::Pending
         );
         assert_eq!(
-            incoming_status(&hash(), &[]).unwrap(),
+            incoming_status(&hash(), &[], NOW).unwrap(),
             InvoiceStatus::Unknown
         );
         let forged = record(5000, "success", json!({"preimage": "00".repeat(32)}));
-        assert!(incoming_status(&hash(), &[forged]).is_err());
+        assert!(incoming_status(&hash(), &[forged], NOW).is_err());
+    }
+
+    #[test]
+    fn a_failed_invoice_past_its_expiry_is_expired_even_without_lnbits_label() {
+        // 2026-11-29T04:14:58Z, the expiry the records below carry.
+        let expiry_micros = 1_795_925_698_000_000;
+        let failed = |extra: Value| {
+            let mut fields = json!({"expiry": "2026-11-29T04:14:58"});
+            if let (Some(fields), Value::Object(extra)) = (fields.as_object_mut(), extra) {
+                fields.extend(extra);
+            }
+            record(5000, "failed", fields)
+        };
+        assert_eq!(
+            incoming_status(&hash(), &[failed(json!({}))], expiry_micros).unwrap(),
+            InvoiceStatus::Expired,
+            "the node's expiry watcher got there before LNbits' clock"
+        );
+        assert_eq!(
+            incoming_status(&hash(), &[failed(json!({}))], expiry_micros - 1).unwrap(),
+            InvoiceStatus::Cancelled,
+            "failed before its expiry"
+        );
+        let offset = failed(json!({"expiry": "2026-11-29T05:14:58+01:00"}));
+        assert_eq!(
+            incoming_status(&hash(), &[offset], expiry_micros).unwrap(),
+            InvoiceStatus::Expired
+        );
+        let cancelled = failed(json!({"extra": {"hold_invoice_cancelled": true}}));
+        assert_eq!(
+            incoming_status(&hash(), &[cancelled], expiry_micros + 1).unwrap(),
+            InvoiceStatus::Cancelled,
+            "a hold invoice cancelled on request stays cancelled after its expiry"
+        );
+        let unreadable = failed(json!({"expiry": "soon"}));
+        assert_eq!(
+            incoming_status(&hash(), &[unreadable], i64::MAX).unwrap(),
+            InvoiceStatus::Cancelled
+        );
     }
 
     #[test]

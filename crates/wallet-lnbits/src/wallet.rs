@@ -385,7 +385,7 @@ impl Wallet for LnbitsWallet {
         checking_id: &PaymentHash,
     ) -> Result<InvoiceStatus, WalletError> {
         let records = self.inner.records(checking_id, Side::Incoming).await?;
-        mapping::incoming_status(checking_id, &records)
+        mapping::incoming_status(checking_id, &records, wallet_core::time::unix_now_micros())
     }
 
     async fn get_payment_status(
