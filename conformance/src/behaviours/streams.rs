@@ -178,9 +178,9 @@ async fn issue_and_pay(
             let payer = Arc::clone(&payer);
             async move {
                 match payer.pay_invoice(request).await {
-                    Ok(response) if response.status == PaymentStatus::Pending => Err(
-                        wallet_core::WalletError::Unavailable("still pending".into()),
-                    ),
+                    Ok(response) if response.status == PaymentStatus::Pending => {
+                        Err(wallet_core::WalletError::unavailable("still pending"))
+                    }
                     Ok(response) => Ok(Some(response.status)),
                     // Refused, nothing sent (a node that will not retry a hash it failed):
                     // another invoice will do.

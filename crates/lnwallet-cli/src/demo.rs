@@ -53,9 +53,7 @@ pub(crate) async fn run(format: Format) -> Result<(), WalletError> {
         .await
         .is_err()
     {
-        return Err(WalletError::Unavailable(
-            "bob's stream did not connect".into(),
-        ));
+        return Err(WalletError::unavailable("bob's stream did not connect"));
     }
     let payment = alice
         .pay_invoice(PayInvoiceRequest::new(

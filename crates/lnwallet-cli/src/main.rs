@@ -38,18 +38,38 @@ use wallet_core::{
 use crate::args::{Cli, Command};
 use crate::output::Format;
 
-/// An error and the exit code it maps to.
+/// An error, the errors beneath it, and the exit code it maps to.
 struct Failure {
     message: String,
+    /// What caused it, outermost first: printed one per line ("caused by: …").
+    causes: Vec<String>,
     exit_code: u8,
+}
+
+impl Failure {
+    /// A failure with no cause beneath it.
+    fn new(message: impl Into<String>, exit_code: u8) -> Self {
+        Self {
+            message: message.into(),
+            causes: Vec::new(),
+            exit_code,
+        }
+    }
+
+    /// `err` with its whole cause chain.
+    fn from_error(err: &(dyn std::error::Error + 'static), exit_code: u8) -> Self {
+        let mut texts = wallet_core::chain_texts(err).into_iter();
+        Self {
+            message: texts.next().unwrap_or_default(),
+            causes: texts.collect(),
+            exit_code,
+        }
+    }
 }
 
 impl From<WalletError> for Failure {
     fn from(err: WalletError) -> Self {
-        Self {
-            message: err.to_string(),
-            exit_code: exit::ERROR,
-        }
+        Self::from_error(&err, exit::ERROR)
     }
 }
 
@@ -67,9 +87,18 @@ async fn main() -> ExitCode {
             match format {
                 Format::Json => out!(
                     "{}",
-                    output::error_json(&failure.message, i32::from(failure.exit_code))
+                    output::error_json(
+                        &failure.message,
+                        &failure.causes,
+                        i32::from(failure.exit_code)
+                    )
                 ),
-                Format::Human => note!("error: {}", failure.message),
+                Format::Human => {
+                    note!("error: {}", failure.message);
+                    for cause in &failure.causes {
+                        note!("  caused by: {cause}");
+                    }
+                }
             }
             ExitCode::from(failure.exit_code)
         }
@@ -131,10 +160,10 @@ async fn run(cli: Cli, format: Format) -> Result<(), Failure> {
             let mut request =
                 PayInvoiceRequest::new(bolt11, max_fee_msat).timeout(Duration::from_secs(timeout));
             request.amount_msat = amount_msat;
-            let response = wallet.pay_invoice(request).await.map_err(|err| Failure {
-                message: err.to_string(),
-                exit_code: exit::ERROR,
-            })?;
+            let response = wallet
+                .pay_invoice(request)
+                .await
+                .map_err(|err| Failure::from_error(&err, exit::ERROR))?;
             format.print(&response, || output::payment(&response));
             // After a dispatch, "the node has no record" is pending, never unknown.
             let status = match response.status {
@@ -178,18 +207,18 @@ mod exit {
 fn payment_exit(status: &PaymentStatus) -> Result<(), Failure> {
     match status {
         PaymentStatus::Succeeded { .. } => Ok(()),
-        PaymentStatus::Failed { reason } => Err(Failure {
-            message: format!("payment failed: {reason}"),
-            exit_code: exit::FAILED,
-        }),
-        PaymentStatus::Pending => Err(Failure {
-            message: "payment pending: check again with payment-status".into(),
-            exit_code: exit::PENDING,
-        }),
-        PaymentStatus::Unknown => Err(Failure {
-            message: "the node knows no payment of this hash".into(),
-            exit_code: exit::UNKNOWN,
-        }),
+        PaymentStatus::Failed { reason } => Err(Failure::new(
+            format!("payment failed: {reason}"),
+            exit::FAILED,
+        )),
+        PaymentStatus::Pending => Err(Failure::new(
+            "payment pending: check again with payment-status",
+            exit::PENDING,
+        )),
+        PaymentStatus::Unknown => Err(Failure::new(
+            "the node knows no payment of this hash",
+            exit::UNKNOWN,
+        )),
     }
 }
 
@@ -198,9 +227,11 @@ fn payment_exit(status: &PaymentStatus) -> Result<(), Failure> {
 fn settings(cli: &Cli) -> Result<Settings, Failure> {
     let mut settings = match &cli.env_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|err| Failure {
-                message: format!("cannot read {}: {err}", path.display()),
-                exit_code: exit::ERROR,
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                Failure::new(
+                    format!("cannot read {}: {err}", path.display()),
+                    exit::ERROR,
+                )
             })?;
             Settings::from_dotenv(&text)?
         }
@@ -209,13 +240,11 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
     settings = settings.merged_with(&Settings::from_env());
     for pair in &cli.settings {
         let Some((key, value)) = pair.split_once('=') else {
-            return Err(Failure {
-                // Not the value: it may be a credential pasted without its key.
-                message: "--set takes KEY=VALUE; this one has no `=` (not shown: it may be a \
-                          credential)"
-                    .into(),
-                exit_code: exit::USAGE,
-            });
+            // Not the value: it may be a credential pasted without its key.
+            return Err(Failure::new(
+                "--set takes KEY=VALUE; this one has no `=` (not shown: it may be a credential)",
+                exit::USAGE,
+            ));
         };
         settings.set(key.trim(), value);
     }
@@ -267,17 +296,21 @@ async fn watch(
     watched?;
     // A timeout that passed while the stream could not connect is no clean end: nothing was
     // being watched.
-    let not_connected = |why: String| Failure {
-        message: format!("the stream was not connected: {why}"),
-        exit_code: exit::ERROR,
+    let not_connected = |why: &WalletError| {
+        let mut failure = Failure::from_error(why, exit::ERROR);
+        failure.message = format!("the stream was not connected: {}", failure.message);
+        failure
     };
     match &*health.borrow() {
         StreamHealth::Reconnecting { last_error, .. } | StreamHealth::Stopped { last_error } => {
-            Err(not_connected(last_error.to_string()))
+            Err(not_connected(last_error))
         }
         // `--count 0` never asks the stream for anything.
         StreamHealth::Connecting if count == Some(0) => Ok(()),
-        StreamHealth::Connecting => Err(not_connected("it was still connecting".into())),
+        StreamHealth::Connecting => Err(Failure::new(
+            "the stream was not connected: it was still connecting",
+            exit::ERROR,
+        )),
         StreamHealth::Connected => Ok(()),
     }
 }
@@ -295,7 +328,8 @@ async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>) {
             } => {
                 was_reconnecting = true;
                 note!(
-                    "stream: {last_error}; reconnecting in {:.1} s (failure {consecutive_failures} in a row)",
+                    "stream: {}; reconnecting in {:.1} s (failure {consecutive_failures} in a row)",
+                    wallet_core::describe_chain(&last_error),
                     retry_in.as_secs_f32()
                 );
             }
@@ -304,7 +338,10 @@ async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>) {
                 note!("stream: connected again");
             }
             StreamHealth::Stopped { last_error } => {
-                note!("stream: gave up: {last_error}");
+                note!(
+                    "stream: gave up: {}",
+                    wallet_core::describe_chain(&last_error)
+                );
             }
             StreamHealth::Connecting | StreamHealth::Connected => {}
         }
@@ -331,7 +368,7 @@ async fn watch_items(
         tokio::select! {
             item = next => match item {
                 None => break,
-                Some(None) => return Err(Failure { message: "the stream ended".into(), exit_code: exit::ERROR }),
+                Some(None) => return Err(Failure::new("the stream ended", exit::ERROR)),
                 Some(Some(Err(err))) => return Err(err.into()),
                 Some(Some(Ok(paid))) => {
                     seen += 1;

@@ -111,8 +111,8 @@ pub(crate) fn paid(paid: &PaidInvoice) -> String {
 }
 
 /// The JSON form of an error.
-pub(crate) fn error_json(message: &str, exit_code: i32) -> serde_json::Value {
-    json!({ "error": message, "exit_code": exit_code })
+pub(crate) fn error_json(message: &str, causes: &[String], exit_code: i32) -> serde_json::Value {
+    json!({ "error": message, "causes": causes, "exit_code": exit_code })
 }
 
 /// Writes `line` to stdout. A reader that went away (a closed pipe) ends the program quietly:

@@ -499,3 +499,58 @@ fn a_set_without_an_equals_sign_is_refused_without_echoing_it() {
     assert_eq!(output.status.code(), Some(2));
     assert!(!stderr(&output).contains(pasted), "{}", stderr(&output));
 }
+
+#[test]
+fn an_error_prints_its_causes_one_per_line_and_in_json() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("LNBITS_ENDPOINT=http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let args = |json: bool| {
+        let mut args = vec![
+            "--set",
+            "LNBITS_BACKEND_WALLET_CLASS=LNbitsWallet",
+            "--set",
+            endpoint.as_str(),
+            "--set",
+            "LNBITS_ADMIN_KEY=a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+        ];
+        if json {
+            args.push("--json");
+        }
+        args.push("status");
+        lnwallet(&args)
+    };
+
+    let human = args(false);
+    assert_eq!(human.status.code(), Some(1), "{}", stderr(&human));
+    let errors = stderr(&human);
+    assert!(
+        errors.contains("error: backend unavailable: cannot connect to LNbits\n"),
+        "{errors}"
+    );
+    let causes: Vec<&str> = errors
+        .lines()
+        .filter_map(|line| line.strip_prefix("  caused by: "))
+        .collect();
+    assert!(
+        causes
+            .iter()
+            .any(|cause| cause.to_lowercase().contains("refused")),
+        "{errors}"
+    );
+
+    let json = args(true);
+    assert_eq!(json.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        error["error"],
+        "backend unavailable: cannot connect to LNbits"
+    );
+    let causes = error["causes"].as_array().unwrap();
+    assert!(
+        causes
+            .iter()
+            .any(|cause| cause.as_str().unwrap().to_lowercase().contains("refused")),
+        "{error}"
+    );
+}

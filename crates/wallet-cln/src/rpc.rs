@@ -17,9 +17,10 @@ use tokio::io::{AsyncReadExt, Take};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_util::codec::{FramedRead, FramedWrite};
-use wallet_core::WalletError;
+use wallet_core::call::Broken;
 use wallet_core::call::call_within;
 use wallet_core::untrusted::server_text;
+use wallet_core::{Cause, WalletError};
 
 /// An error lightningd answered with.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +67,10 @@ impl Connection {
         self.read.get_mut().set_limit(limit);
         let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         self.write.send(request).await.map_err(|err| {
-            CallFailure::Lost(format!("sending {method} to lightningd failed: {err}"))
+            CallFailure::Lost(Broken {
+                message: format!("sending {method} to lightningd failed"),
+                cause: Some(Cause::snapshot(err.as_ref())),
+            })
         })?;
         let read = self.read.next().await;
         if self.read.get_ref().limit() == 0 {
@@ -75,30 +79,33 @@ impl Connection {
                 limit = self.max_reply_bytes,
                 "lightningd's reply is larger than the cap; not reading it"
             );
-            return Err(CallFailure::Lost(format!(
-                "lightningd's reply to {method} was larger than {} bytes \
+            return Err(CallFailure::Lost(
+                format!(
+                    "lightningd's reply to {method} was larger than {} bytes \
                  (CORELIGHTNING_MAX_REPLY_BYTES); not read",
-                self.max_reply_bytes
-            )));
+                    self.max_reply_bytes
+                )
+                .into(),
+            ));
         }
         let reply = match read {
             Some(Ok(reply)) => reply,
             Some(Err(err)) => {
-                return Err(CallFailure::Lost(format!(
-                    "lightningd's reply to {method} is unreadable: {}",
-                    server_text(&err.to_string())
-                )));
+                return Err(CallFailure::Lost(Broken {
+                    message: format!("lightningd's reply to {method} is unreadable"),
+                    cause: Some(Cause::snapshot(err.as_ref())),
+                }));
             }
             None => {
-                return Err(CallFailure::Lost(format!(
-                    "lightningd closed the connection during {method}"
-                )));
+                return Err(CallFailure::Lost(
+                    format!("lightningd closed the connection during {method}").into(),
+                ));
             }
         };
         if reply.get("id") != Some(&json!(id)) {
-            return Err(CallFailure::Lost(format!(
-                "lightningd answered {method} with a reply to another request"
-            )));
+            return Err(CallFailure::Lost(
+                format!("lightningd answered {method} with a reply to another request").into(),
+            ));
         }
         if let Some(error) = reply.get("error") {
             let code = error
@@ -113,15 +120,16 @@ impl Connection {
             );
             return match code {
                 Some(code) => Err(CallFailure::Node(NodeError { code, message })),
-                None => Err(CallFailure::Lost(format!(
-                    "lightningd answered {method} with an error without a code: {message}"
-                ))),
+                None => Err(CallFailure::Lost(
+                    format!("lightningd answered {method} with an error without a code: {message}")
+                        .into(),
+                )),
             };
         }
         reply.get("result").cloned().ok_or_else(|| {
-            CallFailure::Lost(format!(
-                "lightningd answered {method} with neither a result nor an error"
-            ))
+            CallFailure::Lost(
+                format!("lightningd answered {method} with neither a result nor an error").into(),
+            )
         })
     }
 }
@@ -139,14 +147,17 @@ impl Rpc {
                     max_reply_bytes: self.max_reply_bytes,
                 })
             }
-            Ok(Err(err)) => Err(CallFailure::NotConnected(format!(
-                "cannot connect to lightningd at {}: {err}",
-                self.socket.display()
+            Ok(Err(err)) => Err(CallFailure::NotConnected(Broken::because(
+                format!("cannot connect to lightningd at {}", self.socket.display()),
+                err,
             ))),
-            Err(_) => Err(CallFailure::NotConnected(format!(
-                "lightningd at {} did not accept the connection in time",
-                self.socket.display()
-            ))),
+            Err(_) => Err(CallFailure::NotConnected(
+                format!(
+                    "lightningd at {} did not accept the connection in time",
+                    self.socket.display()
+                )
+                .into(),
+            )),
         }
     }
 

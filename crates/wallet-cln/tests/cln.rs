@@ -106,12 +106,17 @@ async fn a_missing_socket_is_unavailable_and_names_the_path() {
     let socket = dir.path().join("regtest").join("lightning-rpc");
     let wallet = CoreLightningWallet::new(ClnConfig::new(&socket));
     let err = wallet.status().await.unwrap_err();
-    assert!(matches!(err, WalletError::Unavailable(_)), "{err}");
+    assert!(matches!(err, WalletError::Unavailable { .. }), "{err}");
     assert!(
         err.to_string().contains(&socket.display().to_string()),
         "{err}"
     );
     assert!(err.is_retryable());
+    let causes = wallet_core::chain_texts(&err);
+    assert!(
+        causes.len() == 2 && causes[1].contains("No such file or directory"),
+        "the socket's own error is the cause: {causes:?}"
+    );
 }
 
 #[tokio::test]

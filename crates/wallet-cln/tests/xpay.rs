@@ -143,7 +143,7 @@ async fn without_xpay_nothing_is_sent_and_the_error_says_why() {
     let target = invoice(&bed, 15_000).await;
     bed.cln.simulator.set_xpay_enabled(false);
     let err = wallet.pay_invoice(request(&target)).await.unwrap_err();
-    let WalletError::Backend { code, message } = err.reason() else {
+    let WalletError::Backend { code, message, .. } = err.reason() else {
         panic!("{err}");
     };
     assert_eq!(*code, Some(-32601));

@@ -8,18 +8,71 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::WalletError;
 use crate::pay::Dispatched;
+use crate::{Cause, WalletError, describe_chain};
+
+/// What broke in a transport: what could not be done, and the transport's own error beneath it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broken {
+    /// What could not be done, e.g. "cannot connect to LNbits".
+    pub message: String,
+    /// The transport's error, kept whole for its cause chain.
+    pub cause: Option<Cause>,
+}
+
+impl Broken {
+    /// `message`, caused by `err`.
+    pub fn because(
+        message: impl Into<String>,
+        err: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            cause: Some(Cause::new(err)),
+        }
+    }
+
+    /// The message and the whole cause chain on one line, for a payment's pending reason.
+    pub fn describe(&self) -> String {
+        match &self.cause {
+            Some(cause) => format!("{}: {}", self.message, describe_chain(cause)),
+            None => self.message.clone(),
+        }
+    }
+
+    /// As a [`WalletError::Unavailable`], the cause kept.
+    pub fn unavailable(self) -> WalletError {
+        WalletError::Unavailable {
+            message: self.message,
+            cause: self.cause,
+        }
+    }
+}
+
+impl From<String> for Broken {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            cause: None,
+        }
+    }
+}
+
+impl From<&str> for Broken {
+    fn from(message: &str) -> Self {
+        Self::from(message.to_owned())
+    }
+}
 
 /// Why a remote call got no result. `E` is what the node answers errors with (a gRPC status, a
 /// JSON-RPC error object, an HTTP answer).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallFailure<E> {
     /// No connection was made: the node cannot have seen the request.
-    NotConnected(String),
+    NotConnected(Broken),
     /// The request may have reached the node: the connection broke or the deadline passed after
     /// it was written, or the answer could not be read.
-    Lost(String),
+    Lost(Broken),
     /// The node answered with an error.
     Node(E),
     /// The call cannot work as configured (the node's certificate is not the pinned one): no
@@ -30,10 +83,13 @@ pub enum CallFailure<E> {
 impl<E> CallFailure<E> {
     /// The failure of a call that did not answer within `deadline`.
     pub fn deadline(node: &str, what: &str, deadline: Duration) -> Self {
-        Self::Lost(format!(
-            "{node} did not answer {what} within {} ms",
-            deadline.as_millis()
-        ))
+        Self::Lost(
+            format!(
+                "{node} did not answer {what} within {} ms",
+                deadline.as_millis()
+            )
+            .into(),
+        )
     }
 
     /// The error for a call whose failure is safe to report as an error (anything but a
@@ -41,7 +97,7 @@ impl<E> CallFailure<E> {
     /// what `node` makes of it.
     pub fn into_error(self, node: impl FnOnce(E) -> WalletError) -> WalletError {
         match self {
-            Self::NotConnected(message) | Self::Lost(message) => WalletError::Unavailable(message),
+            Self::NotConnected(broken) | Self::Lost(broken) => broken.unavailable(),
             Self::Misconfigured(error) => error,
             Self::Node(error) => node(error),
         }
@@ -53,9 +109,9 @@ impl<E> CallFailure<E> {
     /// refusals).
     pub fn into_dispatched(self, node: impl FnOnce(E) -> Dispatched) -> Dispatched {
         match self {
-            Self::NotConnected(message) => Dispatched::NotSent(WalletError::Unavailable(message)),
+            Self::NotConnected(broken) => Dispatched::NotSent(broken.unavailable()),
             Self::Misconfigured(error) => Dispatched::NotSent(error),
-            Self::Lost(message) => Dispatched::Unanswered(message),
+            Self::Lost(broken) => Dispatched::Unanswered(broken.describe()),
             Self::Node(error) => node(error),
         }
     }
@@ -113,7 +169,7 @@ mod tests {
         let never: CallFailure<()> = CallFailure::NotConnected("refused".into());
         assert!(matches!(
             never.into_dispatched(|()| unreachable!()),
-            Dispatched::NotSent(WalletError::Unavailable(_))
+            Dispatched::NotSent(WalletError::Unavailable { .. })
         ));
         let lost: CallFailure<()> = CallFailure::Lost("reset".into());
         assert!(matches!(

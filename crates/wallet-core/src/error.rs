@@ -1,6 +1,7 @@
 //! Errors: one enum for every call, and [`PayError`] for payments that never left.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::WalletFeature;
 
@@ -8,6 +9,11 @@ use crate::WalletFeature;
 ///
 /// Errors never contain secrets: backends redact keys, macaroons, runes and preimages before
 /// building one.
+///
+/// A transport or decoding failure keeps the error beneath it as its
+/// [`source`](std::error::Error::source) (a [`Cause`]), so that "backend unavailable: cannot
+/// connect to LNbits" leads to "tcp connect error: Connection refused" rather than flattening
+/// it into the message; [`describe_chain`] prints the whole chain on one line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WalletError {
@@ -33,8 +39,14 @@ pub enum WalletError {
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     /// The backend could not be reached or did not answer in time. Retrying may help.
-    #[error("backend unavailable: {0}")]
-    Unavailable(String),
+    #[error("backend unavailable: {message}")]
+    Unavailable {
+        /// What could not be done, e.g. "cannot connect to LNbits".
+        message: String,
+        /// The transport's own error, when there is one.
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The backend answered with an error this crate has no better variant for.
     #[error("backend error{}: {message}", DisplayCode(*.code))]
     Backend {
@@ -42,8 +54,103 @@ pub enum WalletError {
         code: Option<i64>,
         /// The backend's message.
         message: String,
+        /// The error beneath it (a decoding error, the transport's status), when there is one.
+        #[source]
+        cause: Option<Cause>,
     },
 }
+
+/// The error beneath a [`WalletError`]: a transport, TLS or decoding error kept whole, so that
+/// its own causes stay reachable through [`std::error::Error::source`].
+///
+/// Shared, so that errors stay `Clone`; two causes are equal when they read the same, since a
+/// transport error has no equality of its own.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    /// Keeps `err` as a cause.
+    pub fn new(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(err))
+    }
+
+    /// The chain from `err` down, as text, for an error that can only be borrowed (a gRPC
+    /// status's transport error): each link keeps its own line, so the chain still reads link by
+    /// link. Each link's text is made safe to show, since a transport error may quote its peer.
+    pub fn snapshot(err: &(dyn std::error::Error + 'static)) -> Self {
+        let texts: Vec<String> = error_chain(err)
+            .map(|link| crate::untrusted::server_text(&link.to_string()))
+            .collect();
+        let chain = texts.into_iter().rev().fold(None, |below, text| {
+            Some(Snapshot {
+                text,
+                below: below.map(Box::new),
+            })
+        });
+        match chain {
+            Some(top) => Self::new(top),
+            None => Self::new(Snapshot {
+                text: String::new(),
+                below: None,
+            }),
+        }
+    }
+}
+
+/// One link of a [`Cause::snapshot`].
+#[derive(Debug)]
+struct Snapshot {
+    text: String,
+    below: Option<Box<Snapshot>>,
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Snapshot {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.below
+            .as_deref()
+            .map(|below| below as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let inner: &(dyn std::error::Error + 'static) = &*self.0;
+        // `io::Error` hides the error it wraps from `source()`: step into it here, once.
+        match inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => inner.source(),
+        }
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 struct DisplayCode(Option<i64>);
 
@@ -70,12 +177,39 @@ impl WalletError {
         Self::Backend {
             code,
             message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// A [`WalletError::Unavailable`] error.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// This error with `cause` kept beneath it. Only [`WalletError::Unavailable`] and
+    /// [`WalletError::Backend`] carry causes; the other kinds are decided by this crate's rules,
+    /// not by a lower error, and come back unchanged.
+    pub fn caused_by(self, cause: Cause) -> Self {
+        match self {
+            Self::Unavailable { message, .. } => Self::Unavailable {
+                message,
+                cause: Some(cause),
+            },
+            Self::Backend { code, message, .. } => Self::Backend {
+                code,
+                message,
+                cause: Some(cause),
+            },
+            other => other,
         }
     }
 
     /// Whether the same call may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable { .. })
     }
 
     /// Whether no retry can fix it: a bad request or setting, a missing feature, refused
@@ -97,8 +231,8 @@ impl WalletError {
     pub fn ending_stream(self, what: &str) -> Self {
         match self {
             permanent if permanent.is_permanent() => permanent,
-            Self::Unavailable(message) => Self::Unavailable(message),
-            other => Self::Unavailable(format!("{what} failed: {other}")),
+            unavailable @ Self::Unavailable { .. } => unavailable,
+            other => Self::unavailable(format!("{what} failed")).caused_by(Cause::new(other)),
         }
     }
 
@@ -118,10 +252,19 @@ impl WalletError {
             Self::InvalidState(text) => Self::InvalidState(clean(text)),
             Self::NotFound(text) => Self::NotFound(clean(text)),
             Self::Unauthorized(text) => Self::Unauthorized(clean(text)),
-            Self::Unavailable(text) => Self::Unavailable(clean(text)),
-            Self::Backend { code, message } => Self::Backend {
+            // A cause is a transport's or decoder's error, never a server's quote of the request.
+            Self::Unavailable { message, cause } => Self::Unavailable {
+                message: clean(message),
+                cause,
+            },
+            Self::Backend {
+                code,
+                message,
+                cause,
+            } => Self::Backend {
                 code,
                 message: clean(message),
+                cause,
             },
             unsupported @ Self::Unsupported(_) => unsupported,
         }
@@ -150,6 +293,7 @@ impl WalletError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("payment not sent: {reason}")]
 pub struct PayError {
+    #[source]
     reason: WalletError,
 }
 
@@ -186,7 +330,7 @@ mod tests {
 
     #[test]
     fn only_unavailable_is_retryable() {
-        assert!(WalletError::Unavailable("down".into()).is_retryable());
+        assert!(WalletError::unavailable("down").is_retryable());
         assert!(!WalletError::Unauthorized("bad key".into()).is_retryable());
         assert!(!WalletError::Unsupported(WalletFeature::HoldInvoice).is_retryable());
     }
@@ -219,20 +363,21 @@ pub fn error_chain<'a>(
 /// connect error: Connection refused (os error 111)". A cause whose text repeats the one above
 /// is left out.
 pub fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut last = String::new();
+    chain_texts(err).join(": ")
+}
+
+/// The text of `err` and of each error below it, outermost first, as a CLI prints them one per
+/// line. A cause whose text is empty or repeats the one above is left out.
+pub fn chain_texts(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut texts: Vec<String> = Vec::new();
     for cause in error_chain(err) {
         let shown = cause.to_string();
-        if shown.is_empty() || last.contains(&shown) {
+        if shown.is_empty() || texts.last().is_some_and(|last| last.contains(&shown)) {
             continue;
         }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&shown);
-        last = shown;
+        texts.push(shown);
     }
-    text
+    texts
 }
 
 #[cfg(test)]
@@ -255,7 +400,7 @@ mod chain_tests {
             WalletError::invalid("preimage", format!("bad: {secret}")),
             WalletError::InvalidState(format!("{secret} is not held")),
             WalletError::backend(Some(422), format!("input {{\"preimage\": \"{secret}\"}}")),
-            WalletError::Unavailable(secret.clone()),
+            WalletError::unavailable(secret.clone()),
         ] {
             let shown = err.redacted(&secret, "<preimage>").to_string();
             assert!(
@@ -278,6 +423,77 @@ mod chain_tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             Some(&self.0)
         }
+    }
+
+    fn refused() -> Outer {
+        Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused",
+        ))
+    }
+
+    #[test]
+    fn a_cause_stays_beneath_the_message_and_every_link_prints_once() {
+        let err =
+            WalletError::unavailable("cannot connect to LNbits").caused_by(Cause::new(refused()));
+        assert_eq!(
+            err.to_string(),
+            "backend unavailable: cannot connect to LNbits"
+        );
+        assert_eq!(
+            chain_texts(&err),
+            [
+                "backend unavailable: cannot connect to LNbits",
+                "error sending request",
+                "Connection refused"
+            ]
+        );
+        let not_sent = PayError::not_sent(err.clone());
+        assert_eq!(
+            chain_texts(&not_sent),
+            [
+                "payment not sent: backend unavailable: cannot connect to LNbits",
+                "error sending request",
+                "Connection refused"
+            ]
+        );
+        assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn a_snapshot_keeps_each_link_and_makes_it_safe_to_show() {
+        let hostile = std::io::Error::other("fake \u{1b}[2J PAYMENT SUCCEEDED");
+        let snapshot = Cause::snapshot(&Outer(hostile));
+        let err = WalletError::backend(None, "lnd connection failed").caused_by(snapshot);
+        let texts = chain_texts(&err);
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert_eq!(texts[1], "error sending request");
+        assert!(
+            !texts[2].contains('\u{1b}') && texts[2].contains("PAYMENT"),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn causes_compare_by_text_and_only_transport_kinds_carry_one() {
+        let one = WalletError::unavailable("down").caused_by(Cause::new(refused()));
+        let same = WalletError::unavailable("down").caused_by(Cause::new(refused()));
+        assert_eq!(one, same);
+        assert_ne!(one, WalletError::unavailable("down"));
+        let unauthorized = WalletError::Unauthorized("key".into()).caused_by(Cause::new(refused()));
+        assert!(std::error::Error::source(&unauthorized).is_none());
+    }
+
+    #[test]
+    fn a_stream_ending_on_an_odd_error_keeps_it_as_the_cause() {
+        let odd = WalletError::backend(Some(2), "odd").ending_stream("the subscription");
+        assert_eq!(
+            chain_texts(&odd),
+            [
+                "backend unavailable: the subscription failed",
+                "backend error 2: odd"
+            ]
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub mod untrusted;
 mod wallet;
 
 pub use async_trait::async_trait;
-pub use error::{PayError, WalletError, describe_chain, error_chain};
+pub use error::{Cause, PayError, WalletError, chain_texts, describe_chain, error_chain};
 pub use features::{Features, WalletFeature};
 pub use hash::{DescriptionHash, PaymentHash, Preimage, sha256};
 pub use invoice::{

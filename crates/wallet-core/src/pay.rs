@@ -282,30 +282,32 @@ impl Payments {
         };
 
         // Rule 3: the node is asked about the hash before any local refusal.
-        let before = match tokio::time::timeout_at(
-            deadline,
-            driver.attempts(&payment_hash, left(deadline)),
-        )
-        .await
-        {
-            Ok(Ok(attempts)) => attempts,
-            // Rule 2: an earlier call may have an attempt in flight that nobody can see now, so
-            // a node that cannot answer (unreachable, slow, starting up, an unreadable answer) is
-            // `Pending`, not "nothing was sent". Only a configuration no wait can fix (refused
-            // credentials, a wrong setting) is an error: nothing can be paid this way.
-            Ok(Err(err)) if is_configuration(&err) => return Err(not_sent(err)),
-            Ok(Err(err)) => {
-                tracing::warn!(%payment_hash, %err, "cannot ask the node about the payment: Pending");
-                return respond(PaymentStatus::Pending);
-            }
-            Err(_) => {
-                tracing::warn!(
-                    %payment_hash,
-                    "the node did not say in time whether it has the payment: Pending"
-                );
-                return respond(PaymentStatus::Pending);
-            }
-        };
+        let before =
+            match tokio::time::timeout_at(deadline, driver.attempts(&payment_hash, left(deadline)))
+                .await
+            {
+                Ok(Ok(attempts)) => attempts,
+                // Rule 2: an earlier call may have an attempt in flight that nobody can see now, so
+                // a node that cannot answer (unreachable, slow, starting up, an unreadable answer) is
+                // `Pending`, not "nothing was sent". Only a configuration no wait can fix (refused
+                // credentials, a wrong setting) is an error: nothing can be paid this way.
+                Ok(Err(err)) if is_configuration(&err) => return Err(not_sent(err)),
+                Ok(Err(err)) => {
+                    tracing::warn!(
+                        %payment_hash,
+                        error = %crate::describe_chain(&err),
+                        "cannot ask the node about the payment: Pending"
+                    );
+                    return respond(PaymentStatus::Pending);
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        %payment_hash,
+                        "the node did not say in time whether it has the payment: Pending"
+                    );
+                    return respond(PaymentStatus::Pending);
+                }
+            };
         let earlier = payment_status(&payment_hash, &before);
         if matches!(
             earlier,
@@ -335,10 +337,9 @@ impl Payments {
             Ok(Ok(())) => {}
             Ok(Err(err)) => return Err(not_sent(err)),
             Err(_) => {
-                return Err(not_sent(WalletError::Unavailable(
+                return Err(not_sent(WalletError::unavailable(
                     "the node's checks before paying did not finish within the payment's \
-                     timeout; nothing was sent"
-                        .into(),
+                     timeout; nothing was sent",
                 )));
             }
         }

@@ -404,7 +404,7 @@ mod tests {
     fn an_unknown_class_lists_the_known_ones() {
         let mut registry = Registry::new();
         registry.register("FakeWallet", &[], |_| {
-            Err(WalletError::Unavailable("not in this test".into()))
+            Err(WalletError::unavailable("not in this test"))
         });
         let settings = Settings::new().with(BACKEND_CLASS_SETTING, "NopeWallet");
         let err = registry.build(&settings).unwrap_err();

@@ -185,7 +185,7 @@ impl Supervisor {
                     }
                 }
                 None => {
-                    let error = WalletError::Unavailable("the paid-invoice stream ended".into());
+                    let error = WalletError::unavailable("the paid-invoice stream ended");
                     if let Err(give_up) = self.connection_lost(error) {
                         return Some(Err(give_up));
                     }

@@ -43,7 +43,7 @@ impl From<FakeNodeError> for WalletError {
     fn from(err: FakeNodeError) -> Self {
         match err {
             FakeNodeError::Offline(_) | FakeNodeError::Disconnected(_) => {
-                WalletError::Unavailable(err.to_string())
+                WalletError::unavailable(err.to_string())
             }
             FakeNodeError::DuplicateInvoice => WalletError::InvalidState(err.to_string()),
             FakeNodeError::InvoiceNotFound => WalletError::NotFound("invoice".into()),

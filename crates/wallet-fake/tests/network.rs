@@ -291,7 +291,7 @@ async fn a_restart_ends_streams_and_a_cursor_resumes_them() {
     bob.control().restart();
     assert!(matches!(
         stream.next().await,
-        Some(Err(WalletError::Unavailable(_)))
+        Some(Err(WalletError::Unavailable { .. }))
     ));
     assert!(stream.next().await.is_none());
     let missed = invoice(&bob, 2_000);

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode, Url};
 use serde_json::Value;
+use wallet_core::call::Broken;
 use wallet_core::untrusted::server_text;
 use wallet_core::{Secret, WalletError};
 
@@ -98,9 +99,9 @@ impl Api {
             if err.is_timeout() {
                 CallFailure::Lost("LNbits did not finish its answer in time".into())
             } else {
-                CallFailure::Lost(format!(
-                    "reading LNbits' answer failed: {}",
-                    wallet_core::describe_chain(&err.without_url())
+                CallFailure::Lost(Broken::because(
+                    "reading LNbits' answer failed",
+                    err.without_url(),
                 ))
             }
         })? {
@@ -109,10 +110,13 @@ impl Api {
                     limit = self.max_reply_bytes,
                     "LNbits' reply is larger than the cap; not reading it"
                 );
-                return Err(CallFailure::Lost(format!(
-                    "LNbits' reply was larger than {} bytes (LNBITS_MAX_REPLY_BYTES); not read",
-                    self.max_reply_bytes
-                )));
+                return Err(CallFailure::Lost(
+                    format!(
+                        "LNbits' reply was larger than {} bytes (LNBITS_MAX_REPLY_BYTES); not read",
+                        self.max_reply_bytes
+                    )
+                    .into(),
+                ));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -131,13 +135,12 @@ fn classify(err: reqwest::Error) -> CallFailure {
     let connect = err.is_connect();
     let timeout = err.is_timeout();
     let err = err.without_url();
-    let message = wallet_core::describe_chain(&err);
     if connect {
-        CallFailure::NotConnected(format!("cannot connect to LNbits: {message}"))
+        CallFailure::NotConnected(Broken::because("cannot connect to LNbits", err))
     } else if timeout {
-        CallFailure::Lost(format!("LNbits did not answer in time: {message}"))
+        CallFailure::Lost(Broken::because("LNbits did not answer in time", err))
     } else {
-        CallFailure::Lost(format!("the request to LNbits failed: {message}"))
+        CallFailure::Lost(Broken::because("the request to LNbits failed", err))
     }
 }
 
@@ -154,14 +157,14 @@ pub(crate) fn api_error(reply: &Reply) -> WalletError {
             "LNbits has no such endpoint (404): is LNBITS_ENDPOINT the server's base URL?".into(),
         ),
         404 => WalletError::NotFound(detail),
-        429 => WalletError::Unavailable(format!("rate limited by LNbits: {detail}")),
+        429 => WalletError::unavailable(format!("rate limited by LNbits: {detail}")),
         300..=399 => WalletError::backend(
             Some(i64::from(reply.status.as_u16())),
             "LNbits answered with a redirect, which this client never follows (it would send the \
              key elsewhere): set LNBITS_ENDPOINT to the address LNbits really serves",
         ),
         500 | 502 | 503 | 504 => {
-            WalletError::Unavailable(format!("LNbits answered {}: {detail}", reply.status))
+            WalletError::unavailable(format!("LNbits answered {}: {detail}", reply.status))
         }
         code => WalletError::backend(Some(i64::from(code)), detail),
     }

@@ -155,7 +155,7 @@ pub(crate) fn pay_reply(payment_hash: &PaymentHash, reply: &Reply) -> Dispatched
             Dispatched::NotSent(crate::http::api_error(reply))
         }
         StatusCode::TOO_MANY_REQUESTS => {
-            Dispatched::NotSent(WalletError::Unavailable("rate limited by LNbits".into()))
+            Dispatched::NotSent(WalletError::unavailable("rate limited by LNbits"))
         }
         // LNbits never redirects a payment it took: a redirect (a proxy's, or LNbits' own before
         // its first install) comes before any payment, and is never followed.

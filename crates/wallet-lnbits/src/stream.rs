@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wallet_core::amount::reported_msat;
-use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
+use wallet_core::{Cause, PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::api::{PAGE, PaymentRecord, Side, TOP_UP_MEMO};
 use crate::wallet::Inner;
@@ -215,14 +215,14 @@ async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
                 404 => WalletError::NotFound(format!(
                     "{message}: is LNBITS_ENDPOINT an LNbits server?"
                 )),
-                _ => WalletError::Unavailable(message),
+                _ => WalletError::unavailable(message),
             })
         }
-        Ok(Err(err)) => Err(WalletError::Unavailable(redact(format!(
+        Ok(Err(err)) => Err(WalletError::unavailable(redact(format!(
             "cannot open the LNbits websocket: {err}"
         )))),
-        Err(_) => Err(WalletError::Unavailable(
-            "the LNbits websocket did not open in time".into(),
+        Err(_) => Err(WalletError::unavailable(
+            "the LNbits websocket did not open in time",
         )),
     }
 }
@@ -309,14 +309,14 @@ impl Listener {
                     let text = match frame {
                         Some(Ok(Message::Text(text))) => text,
                         Some(Ok(Message::Close(_))) | None => {
-                            return Err(WalletError::Unavailable("LNbits closed the websocket".into()));
+                            return Err(WalletError::unavailable("LNbits closed the websocket"));
                         }
                         Some(Ok(_control_or_binary)) => {
                             self.last_frame = Instant::now();
                             continue;
                         }
                         Some(Err(err)) => {
-                            return Err(WalletError::Unavailable(format!("the LNbits websocket failed: {err}")));
+                            return Err(WalletError::unavailable("the LNbits websocket failed").caused_by(Cause::new(err)));
                         }
                     };
                     self.last_frame = Instant::now();
@@ -329,7 +329,7 @@ impl Listener {
                     }
                 }
                 () = silence => {
-                    return Err(WalletError::Unavailable(format!(
+                    return Err(WalletError::unavailable(format!(
                         "the LNbits websocket was silent for {} s", SILENCE_LIMIT.as_secs()
                     )));
                 }
@@ -344,7 +344,7 @@ impl Listener {
                     self.socket
                         .send(Message::Ping(Vec::new().into()))
                         .await
-                        .map_err(|err| WalletError::Unavailable(format!("the LNbits websocket failed: {err}")))?;
+                        .map_err(|err| WalletError::unavailable("the LNbits websocket failed").caused_by(Cause::new(err)))?;
                 }
             }
         }

@@ -17,8 +17,9 @@ use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Status};
+use wallet_core::call::Broken;
 use wallet_core::untrusted::server_text;
-use wallet_core::{WalletError, hex};
+use wallet_core::{Cause, WalletError, hex};
 
 use crate::config::LndConfig;
 use crate::tls::{NotThePinnedCertificate, PinnedCertificate};
@@ -147,26 +148,21 @@ pub(crate) fn classify(status: Status) -> CallFailure {
     let connect = source_chain(&status)
         .filter_map(|err| err.downcast_ref::<hyper_util::client::legacy::Error>())
         .any(hyper_util::client::legacy::Error::is_connect);
-    let message = format!("lnd connection failed: {}", describe(&status));
+    // A transport status's message is its source's text: the source chain alone says it.
+    let broken = Broken {
+        message: "lnd connection failed".into(),
+        cause: source_chain(&status).next().map(Cause::snapshot),
+    };
     if connect {
-        CallFailure::NotConnected(message)
+        CallFailure::NotConnected(broken)
     } else {
-        CallFailure::Lost(message)
+        CallFailure::Lost(broken)
     }
 }
 
 /// The error for a call whose failure is safe to report as an error.
 pub(crate) fn lnd_error(failure: CallFailure) -> WalletError {
     failure.into_error(|status| node_error(&status))
-}
-
-fn describe(status: &Status) -> String {
-    let mut text = server_text(status.message());
-    for err in source_chain(status) {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-    }
-    text
 }
 
 /// The macaroon failures lnd reports, all with code Unknown.
@@ -205,7 +201,7 @@ pub(crate) fn node_error(status: &Status) -> WalletError {
     match status.code() {
         Code::NotFound => WalletError::NotFound(message),
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
-            WalletError::Unavailable(message)
+            WalletError::unavailable(message)
         }
         Code::Unimplemented => WalletError::backend(
             Some(Code::Unimplemented as i64),

@@ -233,21 +233,19 @@ impl Subscription {
                 }
                 Ok(Err(status)) => return Err(ended(lnd_error(classify(status)))),
                 Err(_) => {
-                    return Err(WalletError::Unavailable(
-                        "the invoice subscription task ended".into(),
+                    return Err(WalletError::unavailable(
+                        "the invoice subscription task ended",
                     ));
                 }
             }
         }
         let Some(stream) = self.stream.as_mut() else {
-            return Err(WalletError::Unavailable(
-                "the invoice subscription ended".into(),
-            ));
+            return Err(WalletError::unavailable("the invoice subscription ended"));
         };
         match stream.message().await {
             Ok(Some(invoice)) => Ok(invoice),
-            Ok(None) => Err(WalletError::Unavailable(
-                "lnd ended the invoice subscription".into(),
+            Ok(None) => Err(WalletError::unavailable(
+                "lnd ended the invoice subscription",
             )),
             Err(status) => Err(ended(lnd_error(classify(status)))),
         }

@@ -38,6 +38,31 @@ async fn another_certificate_is_refused_with_a_message_naming_the_setting() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_keeps_the_transport_error_as_its_cause() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "receiver").await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config =
+        wallet_lnd::LndConfig::new("127.0.0.1", port, &lnd.cert_pem(), vec![1, 2, 3]).unwrap();
+    let wallet = wallet_lnd::LndWallet::new(config).unwrap();
+    let err = wallet.status().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "backend unavailable: lnd connection failed"
+    );
+    let causes = wallet_core::chain_texts(&err);
+    assert!(
+        causes
+            .iter()
+            .skip(1)
+            .any(|cause| cause.to_lowercase().contains("refused")),
+        "the cause was dropped: {causes:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_invoice_macaroon_receives_but_cannot_pay() {
     let network = FakeNetwork::new();
     let lnd = SimulatedLnd::start(&network, "receiver").await.unwrap();

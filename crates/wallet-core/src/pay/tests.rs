@@ -381,7 +381,7 @@ async fn a_node_that_cannot_answer_the_lookup_leaves_the_payment_pending() {
     for error in [
         WalletError::backend(Some(2), "the RPC server is in the process of starting up"),
         WalletError::NotFound("wallet".into()),
-        WalletError::Unavailable("connection refused".into()),
+        WalletError::unavailable("connection refused"),
     ] {
         let answer = Payments::new().pay(&Failing(error.clone()), fresh()).await;
         assert_eq!(

@@ -93,14 +93,14 @@ impl Wallet for ScriptedWallet {
             .push((Instant::now(), resume_from));
         let next = self.script.lock().unwrap().pop_front();
         match next {
-            None | Some(Connect::Refuse) => Err(WalletError::Unavailable("refused".into())),
+            None | Some(Connect::Refuse) => Err(WalletError::unavailable("refused")),
             Some(Connect::RefuseWith(error)) => Err(error),
             Some(Connect::Deliver(ids, end)) => {
                 let items = futures::stream::iter(ids.into_iter().map(|id| Ok(paid(id))));
                 Ok(match end {
                     End::Drop => items
                         .chain(futures::stream::once(async {
-                            Err(WalletError::Unavailable("connection reset".into()))
+                            Err(WalletError::unavailable("connection reset"))
                         }))
                         .boxed(),
                     End::Hang => items.chain(futures::stream::pending()).boxed(),
@@ -229,7 +229,7 @@ async fn a_stream_that_keeps_dying_without_delivering_is_not_retried_in_a_tight_
     let mut stream = SupervisedStream::new(wallet.clone(), None, config);
     let last = stream.next().await;
     assert!(
-        matches!(last, Some(Err(WalletError::Unavailable(_)))),
+        matches!(last, Some(Err(WalletError::Unavailable { .. }))),
         "{last:?}"
     );
     let connects = wallet.connects();
@@ -273,7 +273,7 @@ async fn health_reports_connected_and_reconnecting() {
         StreamHealth::Reconnecting {
             consecutive_failures: 1,
             retry_in: Duration::from_millis(100),
-            last_error: WalletError::Unavailable("refused".into()),
+            last_error: WalletError::unavailable("refused"),
         }
     );
     assert_eq!(poll.await.unwrap(), [1]);
