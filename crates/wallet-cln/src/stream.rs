@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
+use wallet_core::untrusted::MAX_LISTED_RECORDS;
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::mapping::msat;
@@ -24,8 +25,18 @@ const MAX_UNPAID_ANSWERS: u32 = 100;
 
 /// The highest `pay_index` lightningd has given out (0 when nothing was paid).
 pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u64, WalletError> {
+    highest_pay_index_within(rpc, deadline, MAX_LISTED_RECORDS).await
+}
+
+/// [`highest_pay_index`], reading at most `max_listed` invoices.
+async fn highest_pay_index_within(
+    rpc: &Rpc,
+    deadline: Duration,
+    max_listed: u64,
+) -> Result<u64, WalletError> {
     let mut highest = 0;
     let mut start = 0;
+    let mut listed: u64 = 0;
     loop {
         let page = rpc
             .call(
@@ -49,7 +60,14 @@ pub(crate) async fn highest_pay_index(rpc: &Rpc, deadline: Duration) -> Result<u
             .iter()
             .filter_map(|invoice| invoice.get("created_index").and_then(Value::as_u64))
             .max();
+        listed = listed.saturating_add(invoices.len() as u64);
         match last_created {
+            Some(_) if listed >= max_listed && invoices.len() as u64 >= PAGE => {
+                return Err(WalletError::backend(
+                    None,
+                    format!("listinvoices lists more than {max_listed} invoices; not reading on"),
+                ));
+            }
             Some(last) if invoices.len() as u64 >= PAGE => {
                 // The next page starts after this one; an index that does not move forward (or
                 // cannot) would page forever.
@@ -145,4 +163,43 @@ pub(crate) async fn paid_invoices(
         }
     })
     .boxed())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wallet_conformance::fixtures::TempDir;
+    use wallet_fake::{FakeNetwork, NodeConfig};
+
+    use super::*;
+
+    fn full_page(first_created_index: u64) -> Value {
+        let invoices: Vec<Value> = (first_created_index..first_created_index + PAGE)
+            .map(|index| json!({"created_index": index, "status": "unpaid"}))
+            .collect();
+        json!({ "invoices": invoices })
+    }
+
+    #[tokio::test]
+    async fn a_node_that_lists_pages_forever_is_an_error_after_the_bound() {
+        let network = FakeNetwork::new();
+        let node = network.add_node(NodeConfig::new("pager")).unwrap();
+        let dir = TempDir::new("wallet-cln-pager").unwrap();
+        let simulator = cln_sim::ClnSimulator::start(node, dir.path())
+            .await
+            .unwrap();
+        for page in 0..4 {
+            simulator.answer_next_with("listinvoices", full_page(1 + page * PAGE));
+        }
+        let rpc = Rpc {
+            socket: simulator.socket_path().to_owned(),
+            max_reply_bytes: wallet_core::untrusted::DEFAULT_MAX_REPLY_BYTES,
+        };
+        let walked = highest_pay_index_within(&rpc, Duration::from_secs(5), 3 * PAGE).await;
+        let err = walked.unwrap_err();
+        assert!(err.to_string().contains("more than 3000 invoices"), "{err}");
+        // Within the bound, the node's own (short) list ends the walk.
+        let highest = highest_pay_index_within(&rpc, Duration::from_secs(5), 3 * PAGE).await;
+        assert_eq!(highest.unwrap(), 0);
+    }
 }

@@ -473,11 +473,12 @@ impl Wallet for CoreLightningWallet {
             .iter()
             .map(|channel| {
                 let text = |field: &str| {
-                    channel
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
+                    server_text(
+                        channel
+                            .get(field)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                    )
                 };
                 let unreadable = || {
                     WalletError::backend(
@@ -497,7 +498,7 @@ impl Wallet for CoreLightningWallet {
                 let id = channel
                     .get("short_channel_id")
                     .and_then(Value::as_str)
-                    .map_or_else(|| text("channel_id"), str::to_owned);
+                    .map_or_else(|| text("channel_id"), server_text);
                 Ok(ChannelInfo {
                     id,
                     peer_pubkey: text("peer_id"),
@@ -519,18 +520,14 @@ impl Wallet for CoreLightningWallet {
         Ok(list(&peers, "peers")?
             .iter()
             .map(|peer| PeerInfo {
-                pubkey: peer
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                pubkey: server_text(peer.get("id").and_then(Value::as_str).unwrap_or_default()),
                 // lightningd leaves netaddr out for a peer it has no address of.
                 address: peer
                     .get("netaddr")
                     .and_then(Value::as_array)
                     .and_then(|addresses| addresses.first())
                     .and_then(Value::as_str)
-                    .map(str::to_owned),
+                    .map(server_text),
                 connected: peer
                     .get("connected")
                     .and_then(Value::as_bool)

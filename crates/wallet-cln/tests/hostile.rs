@@ -191,3 +191,27 @@ async fn a_node_that_keeps_answering_unpaid_invoices_ends_the_stream_instead_of_
         .expect("the stream ended without saying why");
     assert!(item.is_err(), "{item:?}");
 }
+
+#[tokio::test]
+async fn peer_ids_and_addresses_are_cut_and_stripped_like_any_server_text() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "peers").await.unwrap();
+    let repaint = "\u{1b}[2J\u{1b}[HPAYMENT SUCCEEDED";
+    let huge = "x".repeat(1_000_000);
+    cln.simulator.answer_next_with(
+        "listpeers",
+        json!({"peers": [{"id": repaint, "connected": true, "netaddr": [huge]}]}),
+    );
+    let peers = cln.wallet().list_peers().await.unwrap();
+    let shown = format!("{peers:?}");
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    assert!(shown.len() < 2_000, "{} bytes shown", shown.len());
+    cln.simulator.answer_next_with(
+        "listpeerchannels",
+        json!({"channels": [{"peer_id": repaint, "short_channel_id": repaint,
+            "total_msat": 5_000, "to_us_msat": 1_000, "state": "CHANNELD_NORMAL"}]}),
+    );
+    let channels = cln.wallet().list_channels().await.unwrap();
+    assert_eq!(channels[0].remote_balance_msat, 4_000);
+    assert!(!format!("{channels:?}").contains('\u{1b}'), "{channels:?}");
+}

@@ -147,8 +147,8 @@ impl InvoiceRequest {
     }
 
     /// The response for an invoice `node` issued for this request, after checking it: it must
-    /// decode, carry the requested amount (or none), commit to the requested description hash,
-    /// and be for `payment_hash`, the hash the node says it is for (or the hold invoice's).
+    /// decode, carry the requested amount (or none) and expiry (when one was asked for), commit to
+    /// the requested description hash, and be for `payment_hash`, the hash the node says it is for (or the hold invoice's).
     /// A node that answers with another invoice gets an error, never an invoice shown to a payer
     /// (contract rule 12).
     pub fn issued(
@@ -171,6 +171,9 @@ impl InvoiceRequest {
         }
         if invoice.amount_msat() != self.amount_msat {
             return mismatch("another amount");
+        }
+        if self.expiry.is_some_and(|expiry| invoice.expiry() != expiry) {
+            return mismatch("another expiry");
         }
         match (self.effective_description_hash(), &self.memo) {
             (Some(hash), _) if invoice.description() != Bolt11Description::Hash(hash) => {
@@ -336,6 +339,29 @@ mod tests {
             normalised.payment_request.starts_with("lnbcrt"),
             "{}",
             normalised.payment_request
+        );
+        let mut expiring = crate::test_invoices::TestInvoice::new([3; 32], Some(5_000));
+        expiring.expiry = Duration::from_secs(60);
+        let expiring = expiring.sign().to_string();
+        let asked_60 = InvoiceRequest::new(5_000)
+            .memo("test")
+            .expiry(Duration::from_secs(60));
+        assert!(
+            asked_60
+                .issued("node", expiring.clone(), Some(hash))
+                .is_ok()
+        );
+        let asked_61 = asked_60.clone().expiry(Duration::from_secs(61));
+        let refused = asked_61.issued("node", expiring.clone(), Some(hash));
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|err| err.to_string().contains("another expiry")),
+            "{refused:?}"
+        );
+        assert!(
+            plain.issued("node", expiring, Some(hash)).is_ok(),
+            "no expiry asked for: the node's default is fine"
         );
         let amountless = InvoiceRequest::amountless();
         assert!(

@@ -33,6 +33,15 @@ pub fn max_reply_bytes(settings: &Settings, key: &'static str) -> Result<usize, 
 /// The most characters of server-supplied text kept in an error.
 pub const MAX_SERVER_TEXT_CHARS: usize = 500;
 
+/// The most records a backend reads while walking a node's whole invoice list (lnd's "now"
+/// cursor, lightningd's highest `pay_index`): the bound on a node that lists pages forever,
+/// far above any real node's invoice count.
+pub const MAX_LISTED_RECORDS: u64 = 10_000_000;
+
+/// The most paid invoices a stream's catch-up keeps in memory before delivering them: a cursor
+/// further behind than this is refused with an error asking for a newer one.
+pub const MAX_CATCH_UP_RECORDS: u64 = 100_000;
+
 /// `text` from a node or server, safe to show: control characters (escape sequences, carriage
 /// returns, bells, bidirectional overrides) replaced by `?`, and cut to
 /// [`MAX_SERVER_TEXT_CHARS`] characters with a note of how much was left out.

@@ -102,6 +102,36 @@ pub(crate) const PAGE: usize = 100;
 /// every pending invoice on it).
 const MAX_RECHECK_PAGES: usize = 10;
 
+/// The query for page `page` of the pending-invoice re-check: newest first.
+fn recheck_filters(page: usize) -> [(&'static str, String); 7] {
+    [
+        ("status", "pending".to_owned()),
+        ("amount[gt]", "0".to_owned()),
+        ("recheck_pending", "true".to_owned()),
+        ("sortby", "time".to_owned()),
+        ("direction", "desc".to_owned()),
+        ("limit", PAGE.to_string()),
+        ("offset", page.saturating_mul(PAGE).to_string()),
+    ]
+}
+
+/// Asks for pages `0..max_pages` (`fetch` answers how many records a page had) until a short
+/// one; how many were asked for.
+async fn pages_until_short<Fetched>(
+    max_pages: usize,
+    mut fetch: impl FnMut(usize) -> Fetched,
+) -> Result<usize, WalletError>
+where
+    Fetched: std::future::Future<Output = Result<usize, WalletError>>,
+{
+    for page in 0..max_pages {
+        if fetch(page).await? < PAGE {
+            return Ok(page + 1);
+        }
+    }
+    Ok(max_pages)
+}
+
 impl Api {
     /// One page of this wallet's payments matching `filters`.
     async fn page(
@@ -161,22 +191,12 @@ impl Api {
         // Newest first, page by page: one page would leave which 100 invoices get re-checked to
         // the database. Invoices marked paid meanwhile leave the filter and shift the pages, so a
         // pass may skip one; the next pass (every 15 s) catches it.
-        for page in 0..MAX_RECHECK_PAGES {
-            let filters = [
-                ("status", "pending".to_owned()),
-                ("amount[gt]", "0".to_owned()),
-                ("recheck_pending", "true".to_owned()),
-                ("sortby", "time".to_owned()),
-                ("direction", "desc".to_owned()),
-                ("limit", PAGE.to_string()),
-                ("offset", (page * PAGE).to_string()),
-            ];
-            let (records, _) = self.page(key, &filters, deadline).await?;
-            if records.len() < PAGE {
-                break;
-            }
-        }
-        Ok(())
+        pages_until_short(MAX_RECHECK_PAGES, |page| async move {
+            let (records, _) = self.page(key, &recheck_filters(page), deadline).await?;
+            Ok(records.len())
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Paid invoices of this wallet, newest change first, one page at `offset`; and how many
@@ -233,5 +253,27 @@ mod tests {
             "payment_hash": "00", "amount": 1, "status": "pending", "payment_request": "lnbc1"
         }));
         assert_eq!(old.invoice(), Some("lnbc1"));
+    }
+
+    #[tokio::test]
+    async fn the_pending_recheck_pages_newest_first_and_stops_at_a_short_page_or_its_bound() {
+        let filters = recheck_filters(2);
+        assert!(filters.contains(&("direction", "desc".to_owned())));
+        assert!(filters.contains(&("sortby", "time".to_owned())));
+        assert!(filters.contains(&("offset", (2 * PAGE).to_string())));
+        assert!(filters.contains(&("recheck_pending", "true".to_owned())));
+
+        let full_forever = pages_until_short(MAX_RECHECK_PAGES, |_| async { Ok(PAGE) }).await;
+        assert_eq!(full_forever.unwrap(), MAX_RECHECK_PAGES);
+        let short_third = pages_until_short(MAX_RECHECK_PAGES, |page| async move {
+            Ok(if page == 2 { 7 } else { PAGE })
+        })
+        .await;
+        assert_eq!(short_third.unwrap(), 3);
+        let failing = pages_until_short(MAX_RECHECK_PAGES, |_| async {
+            Err(WalletError::unavailable("down"))
+        })
+        .await;
+        assert!(failing.is_err());
     }
 }

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wallet_core::amount::reported_msat;
+use wallet_core::untrusted::MAX_CATCH_UP_RECORDS;
 use wallet_core::{Cause, PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::api::{PAGE, PaymentRecord, Side, TOP_UP_MEMO};
@@ -46,8 +47,6 @@ const RECHECK_EVERY: Duration = Duration::from_secs(15);
 /// How far before the newest delivered invoice a re-check reads. An invoice LNbits marks paid late
 /// takes the time of marking as its position, so this only has to cover clock steps.
 const RECHECK_WINDOW_MICROS: i64 = 600_000_000;
-/// The most records a catch-up reads: the bound on a server that lists pages forever.
-const MAX_CATCH_UP: u64 = 100_000;
 /// Hashes remembered per connection to skip LNbits' repeated events.
 const SEEN_CAPACITY: usize = 4_096;
 
@@ -234,11 +233,25 @@ async fn paid_after(
 ) -> Result<(Vec<PaymentRecord>, Option<Position>), WalletError> {
     let key = inner.config.read_key();
     let deadline = inner.config.request_timeout;
+    let fetch = |offset| inner.api.paid_invoices_page(key, offset, deadline);
+    walk_paid(fetch, after, MAX_CATCH_UP_RECORDS).await
+}
+
+/// [`paid_after`] over pages from `fetch` (newest change first, from an offset), reading at most
+/// `max_records`.
+async fn walk_paid<Fetched>(
+    mut fetch: impl FnMut(u64) -> Fetched,
+    after: Option<Position>,
+    max_records: u64,
+) -> Result<(Vec<PaymentRecord>, Option<Position>), WalletError>
+where
+    Fetched: std::future::Future<Output = Result<(Vec<PaymentRecord>, Option<u64>), WalletError>>,
+{
     let mut found = Vec::new();
     let mut newest = None;
     let mut offset = 0u64;
     'pages: loop {
-        let (page, total) = inner.api.paid_invoices_page(key, offset, deadline).await?;
+        let (page, total) = fetch(offset).await?;
         for record in &page {
             let position = position(record)?;
             newest = newest.max(Some(position));
@@ -254,11 +267,11 @@ async fn paid_after(
         if page.len() < PAGE || total.is_some_and(|total| offset >= total) {
             break;
         }
-        if offset >= MAX_CATCH_UP {
+        if offset >= max_records {
             return Err(WalletError::backend(
                 None,
                 format!(
-                    "LNbits lists more than {MAX_CATCH_UP} paid invoices after the cursor; \
+                    "LNbits lists more than {max_records} paid invoices after the cursor; \
                      resume from a newer one"
                 ),
             ));
@@ -466,5 +479,60 @@ mod tests {
         ] {
             assert_eq!(hint(injected), None, "{injected}");
         }
+    }
+
+    /// The `n`th newest paid invoice: later records have smaller `n`.
+    fn nth_newest_paid(n: u64) -> PaymentRecord {
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&n.to_be_bytes());
+        serde_json::from_value(serde_json::json!({
+            "payment_hash": PaymentHash::from_bytes(hash).to_hex(),
+            "amount": 1_000,
+            "status": "success",
+            "updated_at": format!("2026-11-29T04:25:09.{:06}+00:00", 999_999 - n),
+        }))
+        .unwrap()
+    }
+
+    type Page = std::future::Ready<Result<(Vec<PaymentRecord>, Option<u64>), WalletError>>;
+
+    /// Pages of paid invoices, newest first, `count` in all (or without end), never saying
+    /// how many there are.
+    fn pages_without_total(count: Option<u64>) -> impl FnMut(u64) -> Page {
+        move |offset| {
+            let end = count.map_or(offset + PAGE as u64, |count| {
+                count.min(offset + PAGE as u64)
+            });
+            std::future::ready(Ok(((offset..end).map(nth_newest_paid).collect(), None)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_catch_up_reads_on_when_lnbits_gives_no_total_until_a_short_page() {
+        let cursor = Position::of(&nth_newest_paid(250)).unwrap();
+        let (found, newest) = walk_paid(pages_without_total(Some(1_000)), Some(cursor), 100_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            found.len(),
+            250,
+            "every invoice newer than the cursor, across 3 pages"
+        );
+        assert_eq!(
+            found.first().and_then(PaymentRecord::hash),
+            nth_newest_paid(249).hash()
+        );
+        assert_eq!(newest, Position::of(&nth_newest_paid(0)));
+    }
+
+    #[tokio::test]
+    async fn a_catch_up_that_never_ends_is_an_error_after_its_bound() {
+        let long_ago = Position::at(0);
+        let walked = walk_paid(pages_without_total(None), Some(long_ago), 500).await;
+        let err = walked.unwrap_err();
+        assert!(
+            err.to_string().contains("more than 500 paid invoices"),
+            "{err}"
+        );
     }
 }

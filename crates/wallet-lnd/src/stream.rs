@@ -26,6 +26,7 @@ use lnd_grpc::lnrpc::lightning_client::LightningClient;
 use lnd_grpc::lnrpc::{self, invoice::InvoiceState};
 use tonic::Streaming;
 use wallet_core::amount::reported_msat;
+use wallet_core::untrusted::{MAX_CATCH_UP_RECORDS, MAX_LISTED_RECORDS};
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::client::{Transport, classify, lnd_error};
@@ -53,29 +54,92 @@ fn paid(invoice: &lnrpc::Invoice) -> Result<PaidInvoice, WalletError> {
     })
 }
 
+/// How far a walk through lnd's invoices may go: the bounds on a node that lists pages forever
+/// or a cursor too far behind (contract rule 12).
+#[derive(Clone, Copy, Debug)]
+struct Bounds {
+    listed: u64,
+    kept: u64,
+}
+
+const BOUNDS: Bounds = Bounds {
+    listed: MAX_LISTED_RECORDS,
+    kept: MAX_CATCH_UP_RECORDS,
+};
+
 /// Every invoice lnd has, page by page, each page within `deadline`.
 async fn for_each_invoice(
     client: &LightningClient<Transport>,
     deadline: Duration,
-    mut visit: impl FnMut(&lnrpc::Invoice),
+    visit: impl FnMut(&lnrpc::Invoice) -> Result<(), WalletError>,
 ) -> Result<(), WalletError> {
-    let mut client = client.clone();
+    let fetch = |offset| {
+        let mut client = client.clone();
+        async move {
+            let request = lnrpc::ListInvoiceRequest {
+                index_offset: offset,
+                num_max_invoices: PAGE,
+                ..lnrpc::ListInvoiceRequest::default()
+            };
+            call(deadline, "ListInvoices", client.list_invoices(request))
+                .await
+                .map_err(lnd_error)
+        }
+    };
+    walk_pages(fetch, BOUNDS.listed, visit).await
+}
+
+/// Pages through `fetch` (ListInvoices from an offset) until a short page, an offset that does
+/// not move forward, or `max_listed` invoices.
+async fn walk_pages<Fetched>(
+    mut fetch: impl FnMut(u64) -> Fetched,
+    max_listed: u64,
+    mut visit: impl FnMut(&lnrpc::Invoice) -> Result<(), WalletError>,
+) -> Result<(), WalletError>
+where
+    Fetched: std::future::Future<Output = Result<lnrpc::ListInvoiceResponse, WalletError>>,
+{
     let mut offset = 0;
+    let mut listed: u64 = 0;
     loop {
-        let request = lnrpc::ListInvoiceRequest {
-            index_offset: offset,
-            num_max_invoices: PAGE,
-            ..lnrpc::ListInvoiceRequest::default()
-        };
-        let page = call(deadline, "ListInvoices", client.list_invoices(request))
-            .await
-            .map_err(lnd_error)?;
-        page.invoices.iter().for_each(&mut visit);
+        let page = fetch(offset).await?;
+        page.invoices.iter().try_for_each(&mut visit)?;
         // An offset that does not move would page forever.
         if (page.invoices.len() as u64) < PAGE || page.last_index_offset <= offset {
             return Ok(());
         }
+        listed = listed.saturating_add(page.invoices.len() as u64);
+        if listed >= max_listed {
+            return Err(WalletError::backend(
+                None,
+                format!("lnd lists more than {max_listed} invoices; not reading on"),
+            ));
+        }
         offset = page.last_index_offset;
+    }
+}
+
+/// A visitor keeping settled invoices above `after`, at most `max_kept` of them.
+fn keep_settled_after(
+    settled: &mut Vec<lnrpc::Invoice>,
+    after: u64,
+    max_kept: u64,
+) -> impl FnMut(&lnrpc::Invoice) -> Result<(), WalletError> + '_ {
+    move |invoice| {
+        if invoice.state() != InvoiceState::Settled || invoice.settle_index <= after {
+            return Ok(());
+        }
+        if settled.len() as u64 >= max_kept {
+            return Err(WalletError::backend(
+                None,
+                format!(
+                    "lnd has more than {max_kept} invoices settled after settle index {after}; \
+                     resume from a newer cursor"
+                ),
+            ));
+        }
+        settled.push(invoice.clone());
+        Ok(())
     }
 }
 
@@ -88,6 +152,7 @@ pub(crate) async fn highest_settle_index(
     let mut highest = 0;
     for_each_invoice(client, deadline, |invoice| {
         highest = highest.max(invoice.settle_index);
+        Ok(())
     })
     .await?;
     Ok(highest)
@@ -183,11 +248,11 @@ async fn settled_after(
     after: u64,
 ) -> Result<Vec<lnrpc::Invoice>, WalletError> {
     let mut settled = Vec::new();
-    for_each_invoice(client, deadline, |invoice| {
-        if invoice.state() == InvoiceState::Settled && invoice.settle_index > after {
-            settled.push(invoice.clone());
-        }
-    })
+    for_each_invoice(
+        client,
+        deadline,
+        keep_settled_after(&mut settled, after, BOUNDS.kept),
+    )
     .await?;
     settled.sort_by_key(|invoice| invoice.settle_index);
     Ok(settled)
@@ -288,5 +353,70 @@ mod tests {
             breaks(&mut invoice);
             assert!(paid(&invoice).is_err(), "{invoice:?}");
         }
+    }
+
+    fn settled(settle_index: u64) -> lnrpc::Invoice {
+        let mut invoice = lnrpc::Invoice {
+            settle_index,
+            ..lnrpc::Invoice::default()
+        };
+        invoice.set_state(InvoiceState::Settled);
+        invoice
+    }
+
+    /// A node whose every page is full and moves forward: it would list forever.
+    fn endless(offset: u64) -> std::future::Ready<Result<lnrpc::ListInvoiceResponse, WalletError>> {
+        let first = offset + 1;
+        std::future::ready(Ok(lnrpc::ListInvoiceResponse {
+            invoices: (first..first + PAGE).map(settled).collect(),
+            last_index_offset: offset + PAGE,
+            first_index_offset: first,
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_node_that_lists_pages_forever_is_an_error_after_the_bound() {
+        let mut pages = 0;
+        let walked = walk_pages(
+            |offset| {
+                pages += 1;
+                endless(offset)
+            },
+            5 * PAGE,
+            |_| Ok(()),
+        )
+        .await;
+        assert!(walked.is_err(), "{walked:?}");
+        assert_eq!(pages, 5);
+    }
+
+    #[tokio::test]
+    async fn a_catch_up_keeps_at_most_its_bound_and_then_asks_for_a_newer_cursor() {
+        let mut kept = Vec::new();
+        let walked = walk_pages(
+            endless,
+            100 * PAGE,
+            keep_settled_after(&mut kept, 10, 1_500),
+        )
+        .await;
+        let err = walked.unwrap_err();
+        assert!(err.to_string().contains("newer cursor"), "{err}");
+        assert_eq!(kept.len(), 1_500);
+        assert_eq!(
+            kept[0].settle_index, 11,
+            "only settlements after the cursor"
+        );
+        let mut few = Vec::new();
+        let short = |_offset| {
+            std::future::ready(Ok(lnrpc::ListInvoiceResponse {
+                invoices: (1..=20).map(settled).collect(),
+                last_index_offset: 20,
+                first_index_offset: 1,
+            }))
+        };
+        walk_pages(short, 100, keep_settled_after(&mut few, 10, 1_500))
+            .await
+            .unwrap();
+        assert_eq!(few.len(), 10);
     }
 }

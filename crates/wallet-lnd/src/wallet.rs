@@ -430,7 +430,7 @@ impl Wallet for LndWallet {
             .map(|channel| {
                 Ok(ChannelInfo {
                     id: mapping::short_channel_id(channel.chan_id),
-                    peer_pubkey: channel.remote_pubkey,
+                    peer_pubkey: server_text(&channel.remote_pubkey),
                     capacity_msat: msat(channel.capacity, "a channel capacity")?,
                     local_balance_msat: msat(channel.local_balance, "a local balance")?,
                     remote_balance_msat: msat(channel.remote_balance, "a remote balance")?,
@@ -453,8 +453,8 @@ impl Wallet for LndWallet {
             .peers
             .into_iter()
             .map(|peer| PeerInfo {
-                pubkey: peer.pub_key,
-                address: (!peer.address.is_empty()).then_some(peer.address),
+                pubkey: server_text(&peer.pub_key),
+                address: (!peer.address.is_empty()).then(|| server_text(&peer.address)),
                 connected: true,
             })
             .collect())
