@@ -186,3 +186,28 @@ async fn a_port_that_does_not_speak_tls_is_named_as_the_setting_to_fix() {
     assert_eq!(err.field(), Some("LND_GRPC_PORT"), "{err}");
     assert!(err.to_string().contains("TLS"), "{err}");
 }
+
+#[tokio::test]
+async fn a_reply_larger_than_the_cap_is_not_read_and_the_error_says_so() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "wordy").await.unwrap();
+    let wallet = lnd.wallet().unwrap();
+    let memo = "m".repeat(600);
+    for _ in 0..150 {
+        wallet
+            .create_invoice(InvoiceRequest::new(1_000).memo(memo.clone()))
+            .await
+            .unwrap();
+    }
+    // ListInvoices now answers with well over 64 KiB.
+    let capped = lnd.settings().with("LND_GRPC_MAX_REPLY_BYTES", "65536");
+    let small = wallet_lnd::LndWallet::from_settings(&capped).unwrap();
+    let err = small.paid_invoices_cursor().await.unwrap_err();
+    let shown = wallet_core::describe_chain(&err);
+    assert!(
+        shown.contains("65536") && shown.contains("LND_GRPC_MAX_REPLY_BYTES"),
+        "the cap and its setting are named: {shown}"
+    );
+    // The uncapped wallet reads the same answer.
+    assert!(wallet.paid_invoices_cursor().await.is_ok());
+}
