@@ -50,8 +50,28 @@ pub(crate) struct ChannelFees {
     pub(crate) ppm: u64,
 }
 
-/// A scripted answer: a result, or an error's code and message.
-pub(crate) type Scripted = Result<Value, (i64, String)>;
+/// What lightningd answers a call with instead of running it, as a buggy or hostile lightningd
+/// (or plugin, or a proxy in front of the socket) might.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScriptedAnswer {
+    /// A result envelope with this result, whatever its shape.
+    Result(Value),
+    /// An error envelope with this code and message.
+    Error {
+        /// The JSON-RPC error code.
+        code: i64,
+        /// The message, as it is.
+        message: String,
+    },
+    /// These bytes instead of an envelope (garbage, a truncated reply, a huge one).
+    Raw(Vec<u8>),
+    /// No answer at all: the request is read and nothing comes back.
+    Silence,
+    /// The connection closes once the request has been read.
+    Close,
+}
+
+pub(crate) type Scripted = ScriptedAnswer;
 
 pub(crate) struct Daemon {
     pub(crate) node: FakeNode,

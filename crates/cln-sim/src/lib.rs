@@ -5,6 +5,7 @@ mod methods;
 mod params;
 mod rpc;
 
+pub use daemon::ScriptedAnswer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,13 +160,25 @@ impl ClnSimulator {
     /// Answers the next call of `method` with `result` as it is, doing nothing else: for tests of
     /// what a client makes of answers a buggy lightningd or plugin (or a hostile one) gives.
     pub fn answer_next_with(&self, method: &str, result: serde_json::Value) {
-        self.daemon.script(method, Ok(result));
+        self.daemon.script(method, ScriptedAnswer::Result(result));
+    }
+
+    /// Answers the next call of `method` with `answer`, doing nothing else: any envelope, raw
+    /// bytes, silence or a closed connection.
+    pub fn script_next(&self, method: &str, answer: ScriptedAnswer) {
+        self.daemon.script(method, answer);
     }
 
     /// Answers the next call of `method` with the error `code` and `message` as they are, doing
     /// nothing else.
     pub fn fail_next_with(&self, method: &str, code: i64, message: &str) {
-        self.daemon.script(method, Err((code, message.to_owned())));
+        self.daemon.script(
+            method,
+            ScriptedAnswer::Error {
+                code,
+                message: message.to_owned(),
+            },
+        );
     }
 
     /// How many requests for `method` lightningd has received, answered or not.

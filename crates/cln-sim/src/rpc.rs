@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 
-use crate::daemon::Daemon;
+use crate::daemon::{Daemon, ScriptedAnswer};
 
 /// A JSON-RPC error: code, message, optional data.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +57,13 @@ impl RpcError {
 
 pub(crate) type RpcResult = Result<Value, RpcError>;
 
+/// What the writer sends: an envelope, scripted bytes, or nothing more (the connection closes).
+enum Outgoing {
+    Envelope(Value),
+    Raw(Vec<u8>),
+    Close,
+}
+
 /// Serves one connection until the client closes it or `kill` changes.
 /// `kill` must be subscribed when the connection is accepted, so that a kill sent before this task
 /// first runs still ends it.
@@ -66,11 +73,18 @@ pub(crate) async fn serve_connection(
     mut kill: watch::Receiver<u64>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
-    let (answers, mut outbox) = mpsc::unbounded_channel::<Value>();
+    let (answers, mut outbox) = mpsc::unbounded_channel::<Outgoing>();
     let writing = tokio::spawn(async move {
         while let Some(answer) = outbox.recv().await {
-            let mut bytes = answer.to_string().into_bytes();
-            bytes.extend_from_slice(b"\n\n");
+            let bytes = match answer {
+                Outgoing::Envelope(envelope) => {
+                    let mut bytes = envelope.to_string().into_bytes();
+                    bytes.extend_from_slice(b"\n\n");
+                    bytes
+                }
+                Outgoing::Raw(bytes) => bytes,
+                Outgoing::Close => return,
+            };
             if writer.write_all(&bytes).await.is_err() {
                 return;
             }
@@ -116,7 +130,11 @@ pub(crate) async fn serve_connection(
 
 /// Validates a request as lightningd does and runs it. `None` when the connection was killed
 /// while it ran (its answer must not be sent).
-async fn answer(daemon: &Daemon, request: Value, mut kill: watch::Receiver<u64>) -> Option<Value> {
+async fn answer(
+    daemon: &Daemon,
+    request: Value,
+    mut kill: watch::Receiver<u64>,
+) -> Option<Outgoing> {
     let id = request.get("id").cloned();
     let envelope = |outcome: RpcResult, id: Value| match outcome {
         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
@@ -128,30 +146,47 @@ async fn answer(daemon: &Daemon, request: Value, mut kill: watch::Receiver<u64>)
         } else {
             "No id"
         };
-        return Some(envelope(Err(RpcError::new(-32600, message)), Value::Null));
+        return Some(Outgoing::Envelope(envelope(
+            Err(RpcError::new(-32600, message)),
+            Value::Null,
+        )));
     };
     if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         let error = RpcError::new(-32600, "jsonrpc: \"2.0\" must be specified in the request");
-        return Some(envelope(Err(error), id));
+        return Some(Outgoing::Envelope(envelope(Err(error), id)));
     }
     let Some(method) = request
         .get("method")
         .and_then(Value::as_str)
         .map(str::to_owned)
     else {
-        return Some(envelope(Err(RpcError::new(-32600, "No method")), id));
+        return Some(Outgoing::Envelope(envelope(
+            Err(RpcError::new(-32600, "No method")),
+            id,
+        )));
     };
     let Some(params) = request.get("params").cloned() else {
-        return Some(envelope(Err(RpcError::new(-32600, "No params")), id));
+        return Some(Outgoing::Envelope(envelope(
+            Err(RpcError::new(-32600, "No params")),
+            id,
+        )));
     };
     if let Some(scripted) = daemon.take_scripted(&method) {
         daemon.count_call(&method);
-        let outcome = scripted.map_err(|(code, message)| RpcError::new(code, message));
-        return Some(envelope(outcome, id));
+        return match scripted {
+            ScriptedAnswer::Result(result) => Some(Outgoing::Envelope(envelope(Ok(result), id))),
+            ScriptedAnswer::Error { code, message } => Some(Outgoing::Envelope(envelope(
+                Err(RpcError::new(code, message)),
+                id,
+            ))),
+            ScriptedAnswer::Raw(bytes) => Some(Outgoing::Raw(bytes)),
+            ScriptedAnswer::Silence => None,
+            ScriptedAnswer::Close => Some(Outgoing::Close),
+        };
     }
     let outcome = tokio::select! {
         outcome = crate::methods::call(daemon, &method, params) => outcome,
         _ = kill.changed() => return None,
     };
-    Some(envelope(outcome, id))
+    Some(Outgoing::Envelope(envelope(outcome, id)))
 }

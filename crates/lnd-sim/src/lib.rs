@@ -6,11 +6,15 @@ mod invoices;
 mod lightning;
 pub mod macaroon;
 mod router;
+mod scripted;
 mod serve;
 mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use scripted::ScriptBook;
+pub use scripted::ScriptedReply;
 use std::time::Duration;
 
 use lnd_grpc::invoicesrpc::invoices_server::InvoicesServer;
@@ -63,6 +67,7 @@ pub struct SimFiles {
 /// its certificate and its macaroons unchanged, like an lnd restart.
 pub struct LndSimulator {
     daemon: Daemon,
+    scripted: Arc<ScriptBook>,
     root_key: [u8; 32],
     identity: TlsIdentity,
     files: SimFiles,
@@ -143,6 +148,7 @@ impl LndSimulator {
         };
         let simulator = Self {
             daemon,
+            scripted: Arc::default(),
             root_key,
             identity,
             files,
@@ -164,6 +170,7 @@ impl LndSimulator {
             .map_err(|err| error("bad TLS configuration", err))?
             .layer(MacaroonLayer {
                 root_key: self.root_key,
+                scripted: Arc::clone(&self.scripted),
             })
             .add_service(LightningServer::new(self.daemon.clone()))
             .add_service(RouterServer::new(self.daemon.clone()))
@@ -267,6 +274,13 @@ impl LndSimulator {
     /// The next payment is dispatched, then every connection drops before its answer is sent.
     pub fn lose_next_payment_answer(&self) {
         self.daemon.node.control().lose_next_payment_answer();
+    }
+
+    /// Answers the next call of the gRPC method at `path` (`/lnrpc.Lightning/GetInfo`) with
+    /// `reply` instead of running it, once its macaroon passed: raw messages, truncated bodies,
+    /// any status, silence or a reset stream.
+    pub fn script_next(&self, path: &str, reply: ScriptedReply) {
+        self.scripted.push(path, reply);
     }
 }
 

@@ -1,15 +1,23 @@
 //! Core Lightning's answers mapped onto wallet-core's states.
 
 use serde_json::Value;
-use wallet_core::amount::sum_msat;
+use wallet_core::amount::{MAX_MONEY_MSAT, sum_msat};
 use wallet_core::pay::{Attempt, AttemptState};
+use wallet_core::time::plausible_seconds;
 use wallet_core::{FailureReason, InvoiceStatus, PaymentHash, Preimage, WalletError};
 
-/// An msat field: an integer, or a `"123msat"` string from older versions.
+/// An msat field: an integer, or a `"123msat"` string from older versions. An amount past all
+/// the bitcoin there is cannot be read (contract rule 12).
 pub(crate) fn msat(value: &Value) -> Option<u64> {
     value
         .as_u64()
         .or_else(|| value.as_str()?.strip_suffix("msat")?.parse().ok())
+        .filter(|amount| *amount <= MAX_MONEY_MSAT)
+}
+
+/// A time field in Unix seconds, when plausible.
+pub(crate) fn seconds(value: &Value) -> Option<u64> {
+    value.as_u64().and_then(plausible_seconds)
 }
 
 fn preimage_of(entry: &Value) -> Option<Preimage> {
@@ -88,7 +96,7 @@ pub(crate) fn invoice_status(
                     .ok_or_else(|| unreadable("a readable amount_received_msat"))?,
                 invoice
                     .get("paid_at")
-                    .and_then(Value::as_u64)
+                    .and_then(seconds)
                     .ok_or_else(|| unreadable("a readable paid_at"))?,
             )
         }
@@ -104,16 +112,23 @@ pub(crate) fn hold_status(
     hold: &Value,
 ) -> Result<InvoiceStatus, WalletError> {
     let held_msat = || -> Result<u64, WalletError> {
+        // An HTLC whose amount does not read is an error, never one left out.
         let htlcs = hold
             .get("htlcs")
             .and_then(Value::as_array)
             .map(|htlcs| {
-                sum_msat(
-                    htlcs
-                        .iter()
-                        .filter_map(|htlc| htlc.get("msat").and_then(msat)),
-                    "held HTLCs",
-                )
+                let amounts = htlcs
+                    .iter()
+                    .map(|htlc| {
+                        htlc.get("msat").and_then(msat).ok_or_else(|| {
+                            WalletError::backend(
+                                None,
+                                "the hold plugin reports a held HTLC with an unreadable msat",
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<u64>, WalletError>>()?;
+                sum_msat(amounts, "held HTLCs")
             })
             .transpose()?
             .filter(|sum| *sum > 0);
@@ -138,14 +153,12 @@ pub(crate) fn hold_status(
                 payment_hash,
                 preimage,
                 held_msat()?,
-                hold.get("settled_at")
-                    .and_then(Value::as_u64)
-                    .ok_or_else(|| {
-                        WalletError::backend(
-                            None,
-                            "the hold plugin reports a paid invoice without settled_at",
-                        )
-                    })?,
+                hold.get("settled_at").and_then(seconds).ok_or_else(|| {
+                    WalletError::backend(
+                        None,
+                        "the hold plugin reports a paid invoice without settled_at",
+                    )
+                })?,
             )
         }
         Some("cancelled") => Ok(InvoiceStatus::Cancelled),

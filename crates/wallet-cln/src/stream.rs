@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use wallet_core::untrusted::MAX_LISTED_RECORDS;
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
-use crate::mapping::msat;
+use crate::mapping::{msat, seconds};
 use crate::rpc::{CallFailure, Connection, Rpc, cln_error};
 
 /// How long one `waitanyinvoice` waits before lightningd answers 904.
@@ -48,18 +48,34 @@ async fn highest_pay_index_within(
             .map_err(cln_error)?;
         // Without its list, 0 would replay every invoice ever paid.
         let invoices = crate::wallet::list(&page, "invoices")?;
+        // An unpaid invoice has no pay_index; one that is there must read, and every invoice
+        // has a created_index: a cursor from a record that did not read would replay history
+        // or skip it (contract rule 12).
+        let mut last_created = None;
         for invoice in invoices {
-            highest = highest.max(
-                invoice
-                    .get("pay_index")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-            );
+            let unreadable = |field: &str| {
+                WalletError::backend(
+                    None,
+                    format!("listinvoices: an invoice's {field} is unreadable"),
+                )
+            };
+            if let Some(pay_index) = invoice.get("pay_index") {
+                // u64::MAX leaves no index for the next payment: a stream after it would wait
+                // forever.
+                let pay_index = pay_index
+                    .as_u64()
+                    .filter(|index| *index < u64::MAX)
+                    .ok_or_else(|| unreadable("pay_index"))?;
+                highest = highest.max(pay_index);
+            } else if invoice.get("status").and_then(Value::as_str) == Some("paid") {
+                return Err(unreadable("pay_index"));
+            }
+            let created = invoice
+                .get("created_index")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| unreadable("created_index"))?;
+            last_created = last_created.max(Some(created));
         }
-        let last_created = invoices
-            .iter()
-            .filter_map(|invoice| invoice.get("created_index").and_then(Value::as_u64))
-            .max();
         listed = listed.saturating_add(invoices.len() as u64);
         match last_created {
             Some(_) if listed >= max_listed && invoices.len() as u64 >= PAGE => {
@@ -96,7 +112,7 @@ fn paid(invoice: &Value) -> Option<PaidInvoice> {
     Some(PaidInvoice {
         payment_hash: PaymentHash::from_hex(invoice.get("payment_hash")?.as_str()?).ok()?,
         amount_received_msat: invoice.get("amount_received_msat").and_then(msat)?,
-        paid_at: invoice.get("paid_at").and_then(Value::as_u64)?,
+        paid_at: invoice.get("paid_at").and_then(seconds)?,
         cursor: StreamCursor::from_index(invoice.get("pay_index")?.as_u64()?),
     })
 }

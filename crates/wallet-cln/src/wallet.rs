@@ -194,19 +194,22 @@ impl CoreLightningWallet {
         let CallFailure::Node(_) = &failure else {
             return cln_error(failure);
         };
+        // The state explains the refusal; the plugin's own words stay in the message.
+        let said = cln_error(failure);
+        let because = |state: &str| format!("{state} (the hold plugin answered: {said})");
         match self.hold_invoice(payment_hash).await {
-            Ok(None) => WalletError::NotFound("hold invoice".into()),
+            Ok(None) => WalletError::NotFound(because("hold invoice")),
             Ok(Some(hold)) => match hold.get("state").and_then(Value::as_str) {
                 Some("unpaid") if settling => {
-                    WalletError::InvalidState("invoice still open".into())
+                    WalletError::InvalidState(because("invoice still open"))
                 }
                 Some("cancelled") if settling => {
-                    WalletError::InvalidState("invoice already canceled".into())
+                    WalletError::InvalidState(because("invoice already canceled"))
                 }
                 Some("paid") if !settling => {
-                    WalletError::InvalidState("invoice already settled".into())
+                    WalletError::InvalidState(because("invoice already settled"))
                 }
-                _ => cln_error(failure),
+                _ => said,
             },
             Err(err) => err,
         }
@@ -229,12 +232,18 @@ impl Wallet for CoreLightningWallet {
         let channels = list(&funds, "channels")?;
         // Only channels that can send count: the balance must be spendable. An amount that cannot
         // be read is an error, never a channel left out (contract rule 12).
-        let amounts = channels
-            .iter()
-            .filter(|channel| {
-                channel.get("state").and_then(Value::as_str) == Some("CHANNELD_NORMAL")
-            })
-            .map(|channel| {
+        let mut amounts = Vec::new();
+        for channel in channels {
+            let state = channel
+                .get("state")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    WalletError::backend(None, "listfunds: a channel's state is unreadable")
+                })?;
+            if state != "CHANNELD_NORMAL" {
+                continue;
+            }
+            amounts.push(
                 channel
                     .get("our_amount_msat")
                     .and_then(msat)
@@ -243,9 +252,9 @@ impl Wallet for CoreLightningWallet {
                             None,
                             "listfunds: a channel's our_amount_msat is unreadable",
                         )
-                    })
-            })
-            .collect::<Result<Vec<u64>, WalletError>>()?;
+                    })?,
+            );
+        }
         let balance_msat = sum_msat(amounts, "channel balances")?;
         Ok(StatusResponse { balance_msat })
     }

@@ -19,6 +19,14 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The last second of the year 9999: a node's time past it is not a time any node means.
+pub const LAST_PLAUSIBLE_SECOND: u64 = 253_402_300_799;
+
+/// A time a node reported in Unix seconds, when it is plausible (not past the year 9999).
+pub fn plausible_seconds(seconds: u64) -> Option<u64> {
+    (seconds <= LAST_PLAUSIBLE_SECOND).then_some(seconds)
+}
+
 /// Parses an ISO 8601 date-time into microseconds since the Unix epoch. A time without an
 /// offset is UTC, as LNbits means it.
 pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {

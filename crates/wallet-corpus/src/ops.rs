@@ -1,0 +1,147 @@
+//! The wallet calls a case makes, the same for every backend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use wallet_core::{
+    HoldInvoiceRequest, InvoiceRequest, PayInvoiceRequest, PaymentHash, Preimage, Wallet,
+    describe_chain,
+};
+
+use crate::case::Observed;
+
+/// How long a stream case listens for a first item.
+const STREAM_WINDOW: Duration = Duration::from_secs(3);
+/// The timeout each payment is given.
+pub(crate) const PAY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A call of the `Wallet` trait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Status,
+    CreateInvoice,
+    InvoiceStatus,
+    Pay,
+    PaymentStatus,
+    Cursor,
+    Stream,
+    HoldInvoice,
+    SettleHold,
+    CancelHold,
+    NodeInfo,
+    ListPeers,
+    ListChannels,
+}
+
+/// What the calls are about: made before any answer is scripted.
+#[derive(Clone, Debug)]
+pub(crate) struct Targets {
+    /// The hash of the invoice whose status is asked, and its preimage (for well-formed answers
+    /// claiming it paid, so that what a spoiled answer breaks is the spoiled field).
+    pub(crate) own_invoice: PaymentHash,
+    pub(crate) own_preimage: Preimage,
+    /// An invoice of another node of the network, for the wallet to pay.
+    pub(crate) payable: String,
+    pub(crate) payable_hash: PaymentHash,
+    /// The preimage of a hold invoice nobody paid: a secret until settled.
+    pub(crate) hold_preimage: Preimage,
+}
+
+impl Targets {
+    /// Targets around `payable`, an invoice of another node.
+    pub(crate) fn new(payable: wallet_core::InvoiceResponse) -> Result<Self, String> {
+        let own_preimage = random_preimage()?;
+        Ok(Self {
+            own_invoice: own_preimage.payment_hash(),
+            own_preimage,
+            payable: payable.payment_request,
+            payable_hash: payable.checking_id,
+            hold_preimage: random_preimage()?,
+        })
+    }
+
+    /// The hold invoice the hold calls are about.
+    pub(crate) fn hold_request(&self) -> HoldInvoiceRequest {
+        HoldInvoiceRequest {
+            payment_hash: self.hold_preimage.payment_hash(),
+            invoice: InvoiceRequest::new(21_000).memo("corpus hold"),
+        }
+    }
+
+    /// The secrets no output may show.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        vec![self.hold_preimage.to_hex()]
+    }
+}
+
+fn error(err: &(dyn std::error::Error + 'static)) -> Observed {
+    Observed::Error {
+        text: describe_chain(err),
+        not_sent: false,
+    }
+}
+
+fn shown<T: std::fmt::Debug>(result: Result<T, wallet_core::WalletError>) -> Observed {
+    match result {
+        Ok(value) => Observed::Value(format!("{value:?}")),
+        Err(err) => error(&err),
+    }
+}
+
+/// Runs `op` on `wallet`.
+pub(crate) async fn run(wallet: Arc<dyn Wallet>, op: Op, targets: &Targets) -> Observed {
+    match op {
+        Op::Status => shown(wallet.status().await),
+        Op::CreateInvoice => shown(
+            wallet
+                .create_invoice(InvoiceRequest::new(21_000).memo("corpus"))
+                .await,
+        ),
+        Op::InvoiceStatus => match wallet.get_invoice_status(&targets.own_invoice).await {
+            Ok(status) => Observed::Invoice(status),
+            Err(err) => error(&err),
+        },
+        Op::Pay => {
+            let request =
+                PayInvoiceRequest::new(targets.payable.clone(), 10_000).timeout(PAY_TIMEOUT);
+            match wallet.pay_invoice(request).await {
+                Ok(response) => Observed::Payment(response.status),
+                Err(err) => Observed::Error {
+                    text: describe_chain(&err),
+                    not_sent: true,
+                },
+            }
+        }
+        Op::PaymentStatus => match wallet.get_payment_status(&targets.payable_hash).await {
+            Ok(status) => Observed::Payment(status),
+            Err(err) => error(&err),
+        },
+        Op::Cursor => shown(wallet.paid_invoices_cursor().await),
+        Op::Stream => match wallet.paid_invoices_stream(None).await {
+            Err(err) => error(&err),
+            Ok(mut stream) => match tokio::time::timeout(STREAM_WINDOW, stream.next()).await {
+                Err(_) | Ok(None) => Observed::Quiet,
+                Ok(Some(Ok(paid))) => Observed::Value(format!("{paid:?}")),
+                Ok(Some(Err(err))) => error(&err),
+            },
+        },
+        Op::HoldInvoice => shown(wallet.create_hold_invoice(targets.hold_request()).await),
+        Op::SettleHold => shown(wallet.settle_hold_invoice(&targets.hold_preimage).await),
+        Op::CancelHold => shown(
+            wallet
+                .cancel_hold_invoice(&targets.hold_preimage.payment_hash())
+                .await,
+        ),
+        Op::NodeInfo => shown(wallet.node_info().await),
+        Op::ListPeers => shown(wallet.list_peers().await),
+        Op::ListChannels => shown(wallet.list_channels().await),
+    }
+}
+
+/// A random preimage.
+pub(crate) fn random_preimage() -> Result<Preimage, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|err| err.to_string())?;
+    Ok(Preimage::from_bytes(bytes))
+}
