@@ -260,12 +260,15 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
 /// Says on stderr (stdout stays parseable) which backend runs, and which settings look like
 /// misspelt ones: a misspelt class setting would otherwise run the embedded fake unnoticed.
 fn announce_backend(settings: &Settings) {
+    // Settings are text from files and arguments: shown only with control characters replaced.
     for (key, meant) in lnwallet::registry().near_misses(settings) {
+        let key = wallet_core::untrusted::server_text(&key);
         note!("warning: {key} is not a setting; did you mean {meant}?");
     }
     let class = settings
         .get(BACKEND_CLASS_SETTING)
         .unwrap_or(lnwallet::DEFAULT_CLASS);
+    let class = wallet_core::untrusted::server_text(class);
     if class.eq_ignore_ascii_case(lnwallet::DEFAULT_CLASS) {
         note!(
             "lnwallet: backend {class} (in-memory, nothing leaves this process; set \
