@@ -25,6 +25,7 @@ pub(crate) fn run() -> Result<(), String> {
         "cargo doc (warnings are errors)",
         cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    crate::corpus::run(&[])?;
     crate::interop::run()?;
     crate::conformance::run(&["--backend".into(), "all".into()])
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
 //! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits, lnd, cln)
+//! cargo xtask corpus [--filter S]        the bad-input corpus: hostile answers and bad CLI input
 //! cargo xtask tidy                       architecture invariants no compiler checks
 //! cargo xtask cln-interop                cln-sim driven by pyln-client, Core Lightning's client
 //! cargo xtask bench                      speed and memory benchmarks
@@ -13,6 +14,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod conformance;
+mod corpus;
 mod interop;
 mod servers;
 mod tidy;
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("corpus") => corpus::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("tidy") => tidy::run(),
         Some("cln-interop") => interop::run(),
@@ -47,8 +50,13 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci                          fmt check, clippy -D warnings, tidy, all tests, docs without
-                              warnings, cln-interop, and the conformance run: exactly what CI runs
+                              warnings, the corpus, cln-interop, and the conformance run: exactly
+                              what CI runs
   conformance [--backend B]   run the conformance suite and print the matrix (B: all, fake, lnbits, lnd, cln)
+  corpus [--filter S] [--list] the bad-input corpus: every call of every backend answered with
+                              garbage, truncated, huge, hostile or no answers, and the CLI fed
+                              bad arguments, settings and .env files; ends with
+                              `N cases, N panics, N leaks, N unsafe, N hangs`
   tidy                        architecture invariants: the payment protocol lives once in
                               wallet-core, no backend depends on another, ...
   cln-interop                 the lightningd simulator driven by pyln-client from PyPI (in a venv

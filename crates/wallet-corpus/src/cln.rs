@@ -7,7 +7,7 @@ use std::time::Duration;
 use cln_sim::{ClnSimulator, ScriptedAnswer};
 use serde_json::{Value, json};
 use wallet_cln::{ClnConfig, CoreLightningWallet};
-use wallet_core::{InvoiceRequest, Wallet};
+use wallet_core::Wallet;
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
 use crate::case::{Case, Class, Expect};
@@ -158,12 +158,12 @@ fn no_pays(_: &Targets) -> Value {
 
 fn listpays(targets: &Targets) -> Value {
     json!({"pays": [{"payment_hash": targets.payable_hash.to_hex(), "status": "complete",
-        "preimage": "22".repeat(32), "amount_msat": 10_000, "amount_sent_msat": 10_001,
+        "preimage": targets.payable_preimage_hex(), "amount_msat": 10_000, "amount_sent_msat": 10_001,
         "created_at": 1_795_926_300, "completed_at": 1_795_926_309, "bolt11": targets.payable}]})
 }
 
-fn xpay(_: &Targets) -> Value {
-    json!({"payment_preimage": "22".repeat(32), "amount_msat": 10_000,
+fn xpay(targets: &Targets) -> Value {
+    json!({"payment_preimage": targets.payable_preimage_hex(), "amount_msat": 10_000,
         "amount_sent_msat": 10_001, "failed_parts": 0, "successful_parts": 1})
 }
 
@@ -367,11 +367,7 @@ async fn run(index: usize, class: Class) -> Result<(crate::case::Observed, Vec<S
             .add_node(NodeConfig::new("payee"))
             .map_err(|err| err.to_string())?,
     );
-    let payable = payee
-        .create_invoice(InvoiceRequest::new(10_000))
-        .await
-        .map_err(|err| err.to_string())?;
-    let targets = Targets::new(payable)?;
+    let targets = Targets::new(&payee).await?;
     if matches!(request.op, Op::SettleHold | Op::CancelHold) {
         wallet
             .create_hold_invoice(targets.hold_request())

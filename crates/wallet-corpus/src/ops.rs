@@ -41,22 +41,33 @@ pub(crate) struct Targets {
     /// claiming it paid, so that what a spoiled answer breaks is the spoiled field).
     pub(crate) own_invoice: PaymentHash,
     pub(crate) own_preimage: Preimage,
-    /// An invoice of another node of the network, for the wallet to pay.
+    /// A hold invoice of another node of the network, for the wallet to pay (held, so a payment
+    /// that goes ahead stays pending), and its preimage.
     pub(crate) payable: String,
     pub(crate) payable_hash: PaymentHash,
+    pub(crate) payable_preimage: Preimage,
     /// The preimage of a hold invoice nobody paid: a secret until settled.
     pub(crate) hold_preimage: Preimage,
 }
 
 impl Targets {
-    /// Targets around `payable`, an invoice of another node.
-    pub(crate) fn new(payable: wallet_core::InvoiceResponse) -> Result<Self, String> {
+    /// Targets around a hold invoice `payee` issues.
+    pub(crate) async fn new(payee: &dyn Wallet) -> Result<Self, String> {
         let own_preimage = random_preimage()?;
+        let payable_preimage = random_preimage()?;
+        let payable = payee
+            .create_hold_invoice(HoldInvoiceRequest {
+                payment_hash: payable_preimage.payment_hash(),
+                invoice: InvoiceRequest::new(10_000),
+            })
+            .await
+            .map_err(|err| err.to_string())?;
         Ok(Self {
             own_invoice: own_preimage.payment_hash(),
             own_preimage,
             payable: payable.payment_request,
             payable_hash: payable.checking_id,
+            payable_preimage,
             hold_preimage: random_preimage()?,
         })
     }
@@ -72,6 +83,11 @@ impl Targets {
     /// The secrets no output may show.
     pub(crate) fn secrets(&self) -> Vec<String> {
         vec![self.hold_preimage.to_hex()]
+    }
+
+    /// A payer's node may know the payable preimage once paid; no output may invent it either.
+    pub(crate) fn payable_preimage_hex(&self) -> String {
+        self.payable_preimage.to_hex()
     }
 }
 

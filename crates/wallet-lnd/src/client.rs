@@ -214,6 +214,6 @@ pub(crate) fn node_error(status: &Status) -> WalletError {
             Some(Code::Unimplemented as i64),
             format!("lnd does not offer this call: {message}"),
         ),
-        code => WalletError::backend(Some(code as i64), message),
+        code => WalletError::backend(Some(code as i64), format!("lnd answered: {message}")),
     }
 }

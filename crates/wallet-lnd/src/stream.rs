@@ -151,6 +151,14 @@ pub(crate) async fn highest_settle_index(
 ) -> Result<u64, WalletError> {
     let mut highest = 0;
     for_each_invoice(client, deadline, |invoice| {
+        // u64::MAX leaves no index for the next settlement: a stream after it would wait
+        // forever.
+        if invoice.settle_index == u64::MAX {
+            return Err(WalletError::backend(
+                None,
+                "lnd reported an invoice at the topmost settle_index",
+            ));
+        }
         highest = highest.max(invoice.settle_index);
         Ok(())
     })
