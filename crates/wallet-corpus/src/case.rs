@@ -39,9 +39,10 @@ pub(crate) enum Class {
 
 impl Class {
     /// Whether the answer proves nothing about a payment: only a node's own documented error
-    /// can.
+    /// can, and a redirect, which LNbits answers before it takes any payment (like its 401 and
+    /// 404, it is an HTTP server's refusal to handle the request at all).
     pub(crate) fn is_ambiguous(self) -> bool {
-        !matches!(self, Self::NodeError(_))
+        !matches!(self, Self::NodeError(_) | Self::Redirect)
     }
 }
 
@@ -59,7 +60,8 @@ impl fmt::Display for Class {
 pub(crate) enum Expect {
     /// An error whose text, causes included, names the cause with one of these (any case).
     Error(&'static [&'static str]),
-    /// `pay_invoice` answers `Ok(Pending)`: the answer may hide a payment that happened.
+    /// `pay_invoice` answers `Ok(Pending)`: the answer may hide a payment that happened. (A
+    /// success proven by its preimage is always acceptable.)
     Pending,
     /// `pay_invoice` refuses before sending (an error naming one of these), or says pending.
     NotSentOrPending(&'static [&'static str]),
@@ -81,8 +83,11 @@ pub(crate) enum Expect {
 pub(crate) enum Observed {
     /// A call that answered something other than a status.
     Value(String),
-    /// A payment's state, from `pay_invoice` or `get_payment_status`.
+    /// A payment's state, from `pay_invoice` or `get_payment_status`; a success always with a
+    /// preimage that hashes to the payment hash (else [`Observed::ForgedSuccess`]).
     Payment(PaymentStatus),
+    /// A payment reported succeeded with a preimage that does not hash to its payment hash.
+    ForgedSuccess(PaymentStatus),
     /// An invoice's state.
     Invoice(InvoiceStatus),
     /// A stream that stayed quiet for its whole window.
@@ -106,7 +111,7 @@ impl Observed {
     fn shown(&self) -> String {
         match self {
             Self::Value(text) | Self::Panicked(text) => text.clone(),
-            Self::Payment(status) => format!("{status:?}"),
+            Self::Payment(status) | Self::ForgedSuccess(status) => format!("{status:?}"),
             Self::Invoice(status) => format!("{status:?}"),
             Self::Error { text, .. } => text.clone(),
             Self::Cli { stdout, stderr, .. } => format!("{stdout}\n{stderr}"),
@@ -179,13 +184,17 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
         ..Verdict::default()
     };
     let ambiguous = case.class.is_ambiguous() && case.decides;
-    verdict.unsafe_answer = ambiguous
-        && match observed {
-            Observed::Payment(status) => status.is_failed() || status.is_succeeded(),
-            Observed::Invoice(InvoiceStatus::Paid { .. }) => true,
-            Observed::Error { not_sent, .. } => *not_sent && case.dispatch,
-            _ => false,
-        };
+    // A success without its proof is never safe; a failure or "nothing was sent" is unsafe on an
+    // answer that proves neither. An invoice's preimage proves nothing (the node made it), so a
+    // paid invoice read from a spoiled answer is unsafe too.
+    verdict.unsafe_answer = matches!(observed, Observed::ForgedSuccess(_))
+        || (ambiguous
+            && match observed {
+                Observed::Payment(status) => status.is_failed(),
+                Observed::Invoice(InvoiceStatus::Paid { .. }) => true,
+                Observed::Error { not_sent, .. } => *not_sent && case.dispatch,
+                _ => false,
+            });
     if verdict.panic || verdict.hang {
         return verdict;
     }
@@ -203,8 +212,10 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
     }
     let wrong = match (case.expect, observed) {
         (Expect::Error(any_of), Observed::Error { text, .. }) if names(text, any_of) => None,
-        (Expect::Pending, Observed::Payment(PaymentStatus::Pending)) => None,
-        (Expect::NotSentOrPending(_), Observed::Payment(PaymentStatus::Pending)) => None,
+        (
+            Expect::Pending | Expect::NotSentOrPending(_),
+            Observed::Payment(PaymentStatus::Pending | PaymentStatus::Succeeded { .. }),
+        ) => None,
         (
             Expect::NotSentOrPending(any_of),
             Observed::Error {
@@ -219,7 +230,7 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
             | Observed::Invoice(InvoiceStatus::Pending | InvoiceStatus::Unknown),
         ) => None,
         (Expect::NoClaim(any_of), Observed::Error { text, .. }) if names(text, any_of) => None,
-        (Expect::WorksOrError(_), Observed::Value(_)) => None,
+        (Expect::WorksOrError(_), Observed::Value(_) | Observed::Quiet) => None,
         (Expect::WorksOrError(any_of), Observed::Error { text, .. }) if names(text, any_of) => None,
         (Expect::NeverFailed, Observed::Payment(status)) if !status.is_failed() => None,
         (Expect::NeverFailed, Observed::Error { not_sent: true, .. }) => None,

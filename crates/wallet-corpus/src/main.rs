@@ -11,6 +11,7 @@
 mod case;
 mod cli;
 mod cln;
+mod lnbits;
 mod lnd;
 mod ops;
 mod shapes;
@@ -100,6 +101,7 @@ async fn main() -> ExitCode {
     let mut all: Vec<Runnable> = Vec::new();
     all.extend(cln::cases());
     all.extend(lnd::cases());
+    all.extend(lnbits::cases());
     all.extend(cli::cases());
     if let Some(filter) = &filter {
         all.retain(|(case, _)| case.to_string().contains(filter.as_str()));

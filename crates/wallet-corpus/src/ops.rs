@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use wallet_core::{
-    HoldInvoiceRequest, InvoiceRequest, PayInvoiceRequest, PaymentHash, Preimage, Wallet,
-    describe_chain,
+    HoldInvoiceRequest, InvoiceRequest, PayInvoiceRequest, PaymentHash, PaymentStatus, Preimage,
+    Wallet, describe_chain,
 };
 
 use crate::case::Observed;
@@ -105,6 +105,18 @@ fn shown<T: std::fmt::Debug>(result: Result<T, wallet_core::WalletError>) -> Obs
     }
 }
 
+/// A payment's state, a success checked against the payable invoice's hash.
+fn payment(status: PaymentStatus, targets: &Targets) -> Observed {
+    match &status {
+        PaymentStatus::Succeeded { preimage, .. }
+            if preimage.payment_hash() != targets.payable_hash =>
+        {
+            Observed::ForgedSuccess(status)
+        }
+        _ => Observed::Payment(status),
+    }
+}
+
 /// Runs `op` on `wallet`.
 pub(crate) async fn run(wallet: Arc<dyn Wallet>, op: Op, targets: &Targets) -> Observed {
     match op {
@@ -122,7 +134,7 @@ pub(crate) async fn run(wallet: Arc<dyn Wallet>, op: Op, targets: &Targets) -> O
             let request =
                 PayInvoiceRequest::new(targets.payable.clone(), 10_000).timeout(PAY_TIMEOUT);
             match wallet.pay_invoice(request).await {
-                Ok(response) => Observed::Payment(response.status),
+                Ok(response) => payment(response.status, targets),
                 Err(err) => Observed::Error {
                     text: describe_chain(&err),
                     not_sent: true,
@@ -130,7 +142,7 @@ pub(crate) async fn run(wallet: Arc<dyn Wallet>, op: Op, targets: &Targets) -> O
             }
         }
         Op::PaymentStatus => match wallet.get_payment_status(&targets.payable_hash).await {
-            Ok(status) => Observed::Payment(status),
+            Ok(status) => payment(status, targets),
             Err(err) => error(&err),
         },
         Op::Cursor => shown(wallet.paid_invoices_cursor().await),
