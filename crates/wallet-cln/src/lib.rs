@@ -9,3 +9,6 @@ mod wallet;
 
 pub use config::ClnConfig;
 pub use wallet::CoreLightningWallet;
+
+#[cfg(test)]
+mod proptests;

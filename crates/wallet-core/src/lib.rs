@@ -28,6 +28,9 @@ pub mod supervisor;
 mod test_invoices;
 pub mod time;
 pub mod untrusted;
+
+#[cfg(test)]
+mod proptests;
 mod wallet;
 
 pub use async_trait::async_trait;

@@ -9,3 +9,6 @@ mod wallet;
 
 pub use config::LnbitsConfig;
 pub use wallet::LnbitsWallet;
+
+#[cfg(test)]
+mod proptests;

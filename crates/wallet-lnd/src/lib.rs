@@ -10,3 +10,6 @@ mod wallet;
 
 pub use config::LndConfig;
 pub use wallet::LndWallet;
+
+#[cfg(test)]
+mod proptests;

@@ -37,7 +37,7 @@ pub(crate) struct Driver<'a> {
 
 /// What a refusal of `SendPaymentV2` proves. Only lnd's documented pre-flight texts come before
 /// any payment exists; an error lnd does not document may follow a payment it started.
-fn refused(status: Status) -> Dispatched {
+pub(crate) fn refused(status: Status) -> Dispatched {
     if is_auth_error(&status) {
         return Dispatched::NotSent(node_error(&status));
     }
