@@ -4,6 +4,7 @@
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
 //! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits, lnd, cln)
 //! cargo xtask corpus [--filter S]        the bad-input corpus: hostile answers and bad CLI input
+//! cargo xtask fuzz [--seconds N]         the fuzz targets under fuzz/, where nightly and cargo-fuzz exist
 //! cargo xtask tidy                       architecture invariants no compiler checks
 //! cargo xtask cln-interop                cln-sim driven by pyln-client, Core Lightning's client
 //! cargo xtask bench                      speed and memory benchmarks
@@ -15,6 +16,7 @@ mod ci;
 mod cmd;
 mod conformance;
 mod corpus;
+mod fuzz;
 mod interop;
 mod servers;
 mod tidy;
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(&args[1..]),
         Some("corpus") => corpus::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("tidy") => tidy::run(),
         Some("cln-interop") => interop::run(),
@@ -57,6 +60,8 @@ tasks:
                               garbage, truncated, huge, hostile or no answers, and the CLI fed
                               bad arguments, settings and .env files; ends with
                               `N cases, N panics, N leaks, N unsafe, N hangs`
+  fuzz [--seconds N]          each fuzz target under fuzz/ for N seconds (30) where a nightly
+                              toolchain with cargo-fuzz exists; says so and does nothing elsewhere
   tidy                        architecture invariants: the payment protocol lives once in
                               wallet-core, no backend depends on another, ...
   cln-interop                 the lightningd simulator driven by pyln-client from PyPI (in a venv
