@@ -8,7 +8,14 @@ use std::process::Command;
 use crate::cmd::{step, workspace_root};
 
 /// The targets, as `fuzz/Cargo.toml` names them.
-const TARGETS: &[&str] = &["bolt11", "rfc3339", "dotenv", "server_text", "cursor", "amounts"];
+const TARGETS: &[&str] = &[
+    "bolt11",
+    "rfc3339",
+    "dotenv",
+    "server_text",
+    "cursor",
+    "amounts",
+];
 
 fn nightly_fuzz_available() -> bool {
     Command::new("cargo")

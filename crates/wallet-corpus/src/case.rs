@@ -4,6 +4,9 @@ use std::fmt;
 
 use wallet_core::{InvoiceStatus, PaymentStatus};
 
+use crate::ops::Op;
+use crate::{Run, Runnable};
+
 /// The kinds of answer a scripted server gives (the corpus's columns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {
@@ -244,4 +247,63 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
     };
     verdict.wrong = wrong;
     verdict
+}
+
+/// The classes each request of a protocol is tried with: the shared ones, the protocol's error
+/// classes, a redirect where the protocol has them, and an earlier failure for a dispatch.
+pub(crate) fn classes(node_errors: &[&'static str], redirects: bool, dispatch: bool) -> Vec<Class> {
+    let mut classes = vec![
+        Class::Garbage,
+        Class::Truncated,
+        Class::WrongTypes,
+        Class::MissingFields,
+        Class::HugeNumbers,
+        Class::NegativeNumbers,
+        Class::HugeBody,
+        Class::ControlCharacters,
+        Class::OtherHash,
+        Class::Silence,
+        Class::Closed,
+    ];
+    if redirects {
+        classes.push(Class::Redirect);
+    }
+    classes.extend(node_errors.iter().map(|name| Class::NodeError(name)));
+    if dispatch {
+        classes.push(Class::EarlierFailure);
+    }
+    classes
+}
+
+/// A request of a backend, as its table lists it.
+pub(crate) struct Row {
+    pub(crate) request: String,
+    pub(crate) op: Op,
+    pub(crate) dispatch: bool,
+    pub(crate) classes: Vec<Class>,
+}
+
+/// One case per request and class; `start(index, class)` runs the row at `index`.
+pub(crate) fn rows(
+    backend: &'static str,
+    requests: Vec<Row>,
+    expect: impl Fn(usize, Class) -> Expect,
+    start: fn(usize, Class) -> Run,
+) -> Vec<Runnable> {
+    let mut cases: Vec<Runnable> = Vec::new();
+    for (index, row) in requests.into_iter().enumerate() {
+        for class in row.classes {
+            let case = Case {
+                backend,
+                request: row.request.clone(),
+                class,
+                expect: expect(index, class),
+                dispatch: row.dispatch,
+                // A payment's result is read from its dispatch, not from the lookups before it.
+                decides: !matches!(row.op, Op::Pay) || row.dispatch,
+            };
+            cases.push((case, Box::new(move || start(index, class))));
+        }
+    }
+    cases
 }

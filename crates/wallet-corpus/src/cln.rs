@@ -10,10 +10,10 @@ use wallet_cln::{ClnConfig, CoreLightningWallet};
 use wallet_core::Wallet;
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
-use crate::case::{Case, Class, Expect};
+use crate::case::{Class, Expect, Row, classes, rows};
 use crate::ops::{Op, Targets};
 use crate::shapes::{REPAINT, spoiled};
-use crate::{Run, TempDir};
+use crate::{Runnable, TempDir};
 
 /// A method `wallet-cln` calls, in the wallet call that makes it.
 struct Request {
@@ -251,28 +251,6 @@ fn script(
     vec![(method, answer)]
 }
 
-/// The classes a request is tried with.
-fn classes(request: &Request) -> Vec<Class> {
-    let mut classes = vec![
-        Class::Garbage,
-        Class::Truncated,
-        Class::WrongTypes,
-        Class::MissingFields,
-        Class::HugeNumbers,
-        Class::NegativeNumbers,
-        Class::HugeBody,
-        Class::ControlCharacters,
-        Class::OtherHash,
-        Class::Silence,
-        Class::Closed,
-    ];
-    classes.extend(NODE_ERRORS.iter().map(|(name, _)| Class::NodeError(name)));
-    if request.dispatch {
-        classes.push(Class::EarlierFailure);
-    }
-    classes
-}
-
 /// The expectation, from the contract: written per kind of call and class of answer.
 fn expect(request: &Request, class: Class) -> Expect {
     // Names the node, the plugin or the method whose answer did not read.
@@ -328,23 +306,31 @@ fn expect(request: &Request, class: Class) -> Expect {
     }
 }
 
-/// Every Core Lightning case.
-pub(crate) fn cases() -> Vec<(Case, Box<dyn Fn() -> Run + Send + Sync>)> {
-    let mut cases: Vec<(Case, Box<dyn Fn() -> Run + Send + Sync>)> = Vec::new();
-    for (index, request) in REQUESTS.iter().enumerate() {
-        for class in classes(request) {
-            let case = Case {
-                backend: "cln",
-                request: format!("{:?} {}", request.op, request.method),
-                class,
-                expect: expect(request, class),
-                dispatch: request.dispatch,
-                decides: !matches!(request.op, Op::Pay) || request.dispatch,
-            };
-            cases.push((case, Box::new(move || Box::pin(run(index, class)))));
-        }
-    }
-    cases
+/// Every cln case.
+pub(crate) fn cases() -> Vec<Runnable> {
+    let requests = REQUESTS
+        .iter()
+        .map(|request| Row {
+            request: format!("{:?} {}", request.op, request.method),
+            op: request.op,
+            dispatch: request.dispatch,
+            classes: classes(
+                &NODE_ERRORS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>(),
+                false,
+                request.dispatch,
+            ),
+        })
+        .collect();
+    let expect = |index: usize, class| match REQUESTS.get(index) {
+        Some(request) => expect(request, class),
+        None => Expect::Error(&[]),
+    };
+    rows("cln", requests, expect, |index, class| {
+        Box::pin(run(index, class))
+    })
 }
 
 /// Runs one case on a fresh network and lightningd.

@@ -13,7 +13,7 @@ use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 
 use crate::Runnable;
-use crate::case::{Case, Class, Expect, Observed};
+use crate::case::{Class, Expect, Observed, Row, classes, rows};
 use crate::ops::{Op, Targets};
 use crate::shapes::{REPAINT, spoiled};
 
@@ -405,28 +405,6 @@ const NODE_ERRORS: &[(&str, &str)] = &[
     ("520", "520 Unknown"),
 ];
 
-fn classes(request: &Request) -> Vec<Class> {
-    let mut classes = vec![
-        Class::Garbage,
-        Class::Truncated,
-        Class::WrongTypes,
-        Class::MissingFields,
-        Class::HugeNumbers,
-        Class::NegativeNumbers,
-        Class::HugeBody,
-        Class::ControlCharacters,
-        Class::OtherHash,
-        Class::Redirect,
-        Class::Silence,
-        Class::Closed,
-    ];
-    classes.extend(NODE_ERRORS.iter().map(|(name, _)| Class::NodeError(name)));
-    if request.dispatch {
-        classes.push(Class::EarlierFailure);
-    }
-    classes
-}
-
 fn answer(world: &World, request: &Request, class: Class) -> Answer {
     match class {
         Class::Garbage => Answer::Raw(http("200 OK", "", b"<html>\x00\xffnot json")),
@@ -516,21 +494,29 @@ fn expect(request: &Request, class: Class) -> Expect {
 
 /// Every LNbits case.
 pub(crate) fn cases() -> Vec<Runnable> {
-    let mut cases: Vec<Runnable> = Vec::new();
-    for (index, request) in REQUESTS.iter().enumerate() {
-        for class in classes(request) {
-            let case = Case {
-                backend: "lnbits",
-                request: format!("{:?} {}", request.op, request.route.name()),
-                class,
-                expect: expect(request, class),
-                dispatch: request.dispatch,
-                decides: !matches!(request.op, Op::Pay) || request.dispatch,
-            };
-            cases.push((case, Box::new(move || Box::pin(run(index, class)))));
-        }
-    }
-    cases
+    let requests = REQUESTS
+        .iter()
+        .map(|request| Row {
+            request: format!("{:?} {}", request.op, request.route.name()),
+            op: request.op,
+            dispatch: request.dispatch,
+            classes: classes(
+                &NODE_ERRORS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>(),
+                true,
+                request.dispatch,
+            ),
+        })
+        .collect();
+    let expect = |index: usize, class| match REQUESTS.get(index) {
+        Some(request) => expect(request, class),
+        None => Expect::Error(&[]),
+    };
+    rows("lnbits", requests, expect, |index, class| {
+        Box::pin(run(index, class))
+    })
 }
 
 fn earlier_failure(world: &World) -> Answer {

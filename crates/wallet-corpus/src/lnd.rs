@@ -11,7 +11,7 @@ use wallet_core::Wallet;
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 use wallet_lnd::{LndConfig, LndWallet};
 
-use crate::case::{Case, Class, Expect, Observed};
+use crate::case::{Class, Expect, Observed, Row, classes, rows};
 use crate::ops::{Op, Targets};
 use crate::shapes::REPAINT;
 use crate::{Runnable, TempDir};
@@ -400,27 +400,6 @@ fn script(
     vec![(request.path, reply(request, class, targets))]
 }
 
-fn classes(request: &Request) -> Vec<Class> {
-    let mut classes = vec![
-        Class::Garbage,
-        Class::Truncated,
-        Class::WrongTypes,
-        Class::MissingFields,
-        Class::HugeNumbers,
-        Class::NegativeNumbers,
-        Class::HugeBody,
-        Class::ControlCharacters,
-        Class::OtherHash,
-        Class::Silence,
-        Class::Closed,
-    ];
-    classes.extend(NODE_ERRORS.iter().map(|(name, _)| Class::NodeError(name)));
-    if request.dispatch {
-        classes.push(Class::EarlierFailure);
-    }
-    classes
-}
-
 fn expect(request: &Request, class: Class) -> Expect {
     // Names lnd, the node, or the method whose answer did not read.
     let source: &'static [&'static str] = &[
@@ -478,21 +457,29 @@ fn expect(request: &Request, class: Class) -> Expect {
 
 /// Every lnd case.
 pub(crate) fn cases() -> Vec<Runnable> {
-    let mut cases: Vec<Runnable> = Vec::new();
-    for (index, request) in REQUESTS.iter().enumerate() {
-        for class in classes(request) {
-            let case = Case {
-                backend: "lnd",
-                request: format!("{:?} {}", request.op, request.path),
-                class,
-                expect: expect(request, class),
-                dispatch: request.dispatch,
-                decides: !matches!(request.op, Op::Pay) || request.dispatch,
-            };
-            cases.push((case, Box::new(move || Box::pin(run(index, class)))));
-        }
-    }
-    cases
+    let requests = REQUESTS
+        .iter()
+        .map(|request| Row {
+            request: format!("{:?} {}", request.op, request.path),
+            op: request.op,
+            dispatch: request.dispatch,
+            classes: classes(
+                &NODE_ERRORS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>(),
+                false,
+                request.dispatch,
+            ),
+        })
+        .collect();
+    let expect = |index: usize, class| match REQUESTS.get(index) {
+        Some(request) => expect(request, class),
+        None => Expect::Error(&[]),
+    };
+    rows("lnd", requests, expect, |index, class| {
+        Box::pin(run(index, class))
+    })
 }
 
 async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), String> {
