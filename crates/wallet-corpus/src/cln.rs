@@ -194,9 +194,13 @@ fn earlier_failure(targets: &Targets) -> Value {
 
 /// The JSON-RPC error classes lightningd sends.
 const NODE_ERRORS: &[(&str, i64)] = &[
-    ("-32602 invalid params", -32_602),
+    ("-32700 parse error", -32_700),
+    ("-32600 invalid request", -32_600),
     ("-32601 unknown method", -32_601),
+    ("-32602 invalid params", -32_602),
+    ("-32603 internal error", -32_603),
     ("-1 general", -1),
+    ("210 pay error", 210),
 ];
 
 /// An answer larger than the 4 MiB default cap.

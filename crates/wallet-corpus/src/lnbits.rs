@@ -399,9 +399,16 @@ const REQUESTS: &[Request] = &[
 const NODE_ERRORS: &[(&str, &str)] = &[
     ("400", "400 Bad Request"),
     ("401", "401 Unauthorized"),
+    ("403", "403 Forbidden"),
     ("404", "404 Not Found"),
+    ("405", "405 Method Not Allowed"),
+    ("413", "413 Payload Too Large"),
+    ("422", "422 Unprocessable Entity"),
     ("429", "429 Too Many Requests"),
     ("500", "500 Internal Server Error"),
+    ("502", "502 Bad Gateway"),
+    ("503", "503 Service Unavailable"),
+    ("504", "504 Gateway Timeout"),
     ("520", "520 Unknown"),
 ];
 

@@ -318,11 +318,21 @@ const REQUESTS: &[Request] = &[
 
 /// gRPC's error classes, as lnd sends them.
 const NODE_ERRORS: &[(&str, i32)] = &[
+    ("1 cancelled", 1),
     ("2 unknown", 2),
+    ("3 invalid argument", 3),
+    ("4 deadline exceeded", 4),
     ("5 not found", 5),
+    ("6 already exists", 6),
+    ("7 permission denied", 7),
+    ("8 resource exhausted", 8),
+    ("9 failed precondition", 9),
+    ("10 aborted", 10),
+    ("11 out of range", 11),
     ("12 unimplemented", 12),
     ("13 internal", 13),
     ("14 unavailable", 14),
+    ("15 data loss", 15),
     ("16 unauthenticated", 16),
 ];
 
