@@ -25,7 +25,10 @@ fn nightly_fuzz_available() -> bool {
         .is_ok_and(|output| output.status.success())
 }
 
+/// `--keep` writes the inputs found into `fuzz/corpus/` (to commit); without it they go to
+/// `target/fuzz-found/`, so that a CI run leaves the tree as it was.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let keep = args.iter().any(|arg| arg == "--keep");
     let seconds: u64 = match args.iter().position(|arg| arg == "--seconds") {
         Some(at) => args
             .get(at + 1)
@@ -44,9 +47,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let fuzz = workspace_root().join("fuzz");
     for target in TARGETS {
         let corpus = fuzz.join("corpus").join(target);
+        // libFuzzer writes what it finds into the first folder and reads the others.
+        let found = if keep {
+            corpus.clone()
+        } else {
+            workspace_root()
+                .join("target")
+                .join("fuzz-found")
+                .join(target)
+        };
+        std::fs::create_dir_all(&found).map_err(|err| format!("{}: {err}", found.display()))?;
         let mut command = Command::new("cargo");
         command
             .args(["+nightly", "fuzz", "run", target])
+            .arg(&found)
             .arg(&corpus)
             .args(["--", &format!("-max_total_time={seconds}"), "-max_len=4096"])
             .current_dir(&fuzz);

@@ -60,8 +60,9 @@ tasks:
                               garbage, truncated, huge, hostile or no answers, and the CLI fed
                               bad arguments, settings and .env files; ends with
                               `N cases, N panics, N leaks, N unsafe, N hangs`
-  fuzz [--seconds N]          each fuzz target under fuzz/ for N seconds (30) where a nightly
-                              toolchain with cargo-fuzz exists; says so and does nothing elsewhere
+  fuzz [--seconds N] [--keep] each fuzz target under fuzz/ for N seconds (30) where a nightly
+                              toolchain with cargo-fuzz exists; says so and does nothing elsewhere;
+                              --keep adds what it finds to fuzz/corpus/ (to commit)
   tidy                        architecture invariants: the payment protocol lives once in
                               wallet-core, no backend depends on another, ...
   cln-interop                 the lightningd simulator driven by pyln-client from PyPI (in a venv

@@ -226,8 +226,8 @@ impl WalletError {
     }
 
     /// How a paid-invoice stream ends on this error: a permanent one as it is, so that the
-    /// supervisor stops; anything else as [`WalletError::Unavailable`] (prefixed with `what`
-    /// failed), so that it reconnects.
+    /// supervisor stops; anything else as [`WalletError::Unavailable`] ("`what` failed", with
+    /// the error as its cause), so that it reconnects.
     pub fn ending_stream(self, what: &str) -> Self {
         match self {
             permanent if permanent.is_permanent() => permanent,
@@ -290,11 +290,24 @@ impl WalletError {
 ///
 /// There is deliberately no `From<WalletError>`: a backend must decide, at each `?`, that the
 /// error happened before anything was sent.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("payment not sent: {reason}")]
+///
+/// Its text includes the reason's; its [`source`](std::error::Error::source) is what lies
+/// beneath the reason, so that a chain printer shows each line once.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PayError {
-    #[source]
     reason: WalletError,
+}
+
+impl fmt::Display for PayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "payment not sent: {}", self.reason)
+    }
+}
+
+impl std::error::Error for PayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.reason)
+    }
 }
 
 impl PayError {
@@ -367,11 +380,12 @@ pub fn describe_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The text of `err` and of each error below it, outermost first, as a CLI prints them one per
-/// line. A cause whose text is empty or repeats the one above is left out.
+/// line, each made safe to show ([`crate::untrusted::server_text`]: a cause may quote a peer). A
+/// cause whose text is empty or repeats the one above is left out.
 pub fn chain_texts(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
     let mut texts: Vec<String> = Vec::new();
     for cause in error_chain(err) {
-        let shown = cause.to_string();
+        let shown = crate::untrusted::server_text(&cause.to_string());
         if shown.is_empty() || texts.last().is_some_and(|last| last.contains(&shown)) {
             continue;
         }

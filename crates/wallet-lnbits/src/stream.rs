@@ -267,9 +267,11 @@ where
         if page.len() < PAGE || total.is_some_and(|total| offset >= total) {
             break;
         }
+        // A cursor this far behind stays so however often the stream reconnects: a request
+        // error, which the supervisor does not retry.
         if offset >= max_records {
-            return Err(WalletError::backend(
-                None,
+            return Err(WalletError::invalid(
+                "cursor",
                 format!(
                     "LNbits lists more than {max_records} paid invoices after the cursor; \
                      resume from a newer one"

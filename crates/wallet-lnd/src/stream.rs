@@ -129,9 +129,11 @@ fn keep_settled_after(
         if invoice.state() != InvoiceState::Settled || invoice.settle_index <= after {
             return Ok(());
         }
+        // A cursor this far behind stays so however often the stream reconnects: a request
+        // error, which the supervisor does not retry.
         if settled.len() as u64 >= max_kept {
-            return Err(WalletError::backend(
-                None,
+            return Err(WalletError::invalid(
+                "cursor",
                 format!(
                     "lnd has more than {max_kept} invoices settled after settle index {after}; \
                      resume from a newer cursor"
@@ -409,6 +411,7 @@ mod tests {
         .await;
         let err = walked.unwrap_err();
         assert!(err.to_string().contains("newer cursor"), "{err}");
+        assert!(err.is_permanent(), "retrying cannot help: {err:?}");
         assert_eq!(kept.len(), 1_500);
         assert_eq!(
             kept[0].settle_index, 11,
