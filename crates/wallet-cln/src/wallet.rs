@@ -319,8 +319,23 @@ impl Wallet for CoreLightningWallet {
                 json!({"payment_hash": checking_id.to_hex()}),
             )
             .await?;
-        if let Some(invoice) = about(checking_id, list(&invoices, "invoices")?) {
+        let invoices = list(&invoices, "invoices")?;
+        if let Some(invoice) = about(checking_id, invoices) {
             return mapping::invoice_status(checking_id, invoice);
+        }
+        // Asked for one hash, a record whose hash does not read may be about it: no proof that
+        // the node has no such invoice (contract rule 12).
+        if invoices.iter().any(|invoice| {
+            invoice
+                .get("payment_hash")
+                .and_then(Value::as_str)
+                .and_then(|hex| PaymentHash::from_hex(hex).ok())
+                .is_none()
+        }) {
+            return Err(WalletError::backend(
+                None,
+                "listinvoices answered with an invoice whose payment_hash is unreadable",
+            ));
         }
         if self.inner.config.hold_invoices
             && let Some(hold) = self.hold_invoice(checking_id).await?

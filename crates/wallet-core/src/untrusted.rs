@@ -58,8 +58,9 @@ pub fn server_text(text: &str) -> String {
     shown
 }
 
-/// Characters that change how a terminal or log viewer shows what follows.
-fn is_unsafe(character: char) -> bool {
+/// Characters that change how a terminal or log viewer shows what follows: what
+/// [`server_text`] replaces.
+pub fn is_unsafe(character: char) -> bool {
     character.is_control()
         || matches!(
             character,

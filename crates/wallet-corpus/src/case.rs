@@ -203,11 +203,12 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
     }
     // Server text reaches people: no control character may survive (a newline in CLI output
     // is the CLI's own).
+    let unsafe_character = |c: char| wallet_core::untrusted::is_unsafe(c);
     let controlled = match observed {
         Observed::Cli { .. } => shown
             .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t'),
-        _ => shown.chars().any(char::is_control),
+            .any(|c| unsafe_character(c) && c != '\n' && c != '\t'),
+        _ => shown.chars().any(unsafe_character),
     };
     if controlled {
         verdict.wrong = Some(format!("control characters shown: {shown:?}"));
@@ -229,9 +230,16 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
         (
             Expect::NoClaim(_),
             Observed::Quiet
-            | Observed::Payment(PaymentStatus::Pending | PaymentStatus::Unknown)
-            | Observed::Invoice(InvoiceStatus::Pending | InvoiceStatus::Unknown),
+            | Observed::Payment(PaymentStatus::Pending)
+            | Observed::Invoice(InvoiceStatus::Pending),
         ) => None,
+        // "The node has no such thing" only from an answer about something else, or the node's
+        // own error: a spoiled answer about this hash is no proof of absence (an app may pay or
+        // issue again on Unknown).
+        (
+            Expect::NoClaim(_),
+            Observed::Payment(PaymentStatus::Unknown) | Observed::Invoice(InvoiceStatus::Unknown),
+        ) if matches!(case.class, Class::OtherHash | Class::NodeError(_)) => None,
         (Expect::NoClaim(any_of), Observed::Error { text, .. }) if names(text, any_of) => None,
         (Expect::WorksOrError(_), Observed::Value(_) | Observed::Quiet) => None,
         (Expect::WorksOrError(any_of), Observed::Error { text, .. }) if names(text, any_of) => None,

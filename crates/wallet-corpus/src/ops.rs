@@ -98,10 +98,35 @@ fn error(err: &(dyn std::error::Error + 'static)) -> Observed {
     }
 }
 
-fn shown<T: std::fmt::Debug>(result: Result<T, wallet_core::WalletError>) -> Observed {
+/// A value as an app would show it: its strings as they are (Debug would escape control
+/// characters), then its Debug form.
+fn shown<T: std::fmt::Debug + serde::Serialize>(
+    result: Result<T, wallet_core::WalletError>,
+) -> Observed {
     match result {
-        Ok(value) => Observed::Value(format!("{value:?}")),
+        Ok(value) => {
+            let mut strings = Vec::new();
+            if let Ok(json) = serde_json::to_value(&value) {
+                collect_strings(&json, &mut strings);
+            }
+            Observed::Value(format!("{} {value:?}", strings.join(" ")))
+        }
         Err(err) => error(&err),
+    }
+}
+
+fn collect_strings(value: &serde_json::Value, strings: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => strings.push(text.clone()),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|item| collect_strings(item, strings));
+        }
+        serde_json::Value::Object(fields) => {
+            fields
+                .values()
+                .for_each(|field| collect_strings(field, strings));
+        }
+        _ => {}
     }
 }
 

@@ -81,6 +81,13 @@ pub(crate) fn invoice_status(
     invoice: &lnrpc::Invoice,
     now: u64,
 ) -> Result<InvoiceStatus, WalletError> {
+    if invoice.r_hash.len() != 32 {
+        // No proof the node has no such invoice: it answered without a hash that reads.
+        return Err(WalletError::backend(
+            None,
+            "lnd answered with an invoice whose r_hash is not 32 bytes",
+        ));
+    }
     if invoice.r_hash.as_slice() != payment_hash.as_bytes().as_slice() {
         // Contract rule 3: a record about another hash says nothing about this one.
         return Ok(InvoiceStatus::Unknown);
