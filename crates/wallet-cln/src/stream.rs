@@ -141,8 +141,18 @@ pub(crate) async fn paid_invoices(
             match Rpc::call_on(&mut poller.client, "waitanyinvoice", &params, deadline).await {
                 Ok(invoice) => {
                     let pay_index = invoice.get("pay_index").and_then(Value::as_u64);
-                    // Expired invoices carry no pay_index; they are not payments.
-                    if invoice.get("status").and_then(Value::as_str) != Some("paid") {
+                    // Expired invoices carry no pay_index; they are not payments. A status that
+                    // does not read may be a payment: an error, never skipped (rule 7).
+                    let status = invoice.get("status").and_then(Value::as_str);
+                    if !matches!(status, Some("paid" | "expired" | "unpaid")) {
+                        poller.ended = true;
+                        let error = WalletError::backend(
+                            None,
+                            "waitanyinvoice answered an invoice whose status is unreadable",
+                        );
+                        return Some((Err(error), poller));
+                    }
+                    if status != Some("paid") {
                         unpaid_answers += 1;
                         if unpaid_answers < MAX_UNPAID_ANSWERS {
                             continue;

@@ -186,6 +186,13 @@ fn listpeerchannels(_: &Targets) -> Value {
         "short_channel_id": "1x1x1", "total_msat": 100_000, "to_us_msat": 50_000}]})
 }
 
+/// An attempt at the payable invoice in flight, made after the dispatch.
+fn in_flight(targets: &Targets) -> Value {
+    json!({"pays": [{"payment_hash": targets.payable_hash.to_hex(), "status": "pending",
+        "amount_msat": 10_000, "created_at": wallet_core::time::unix_now(), "created_index": 7,
+        "bolt11": targets.payable}]})
+}
+
 /// A failed attempt at the payable invoice from long before this payment's dispatch.
 fn earlier_failure(targets: &Targets) -> Value {
     json!({"pays": [{"payment_hash": targets.payable_hash.to_hex(), "status": "failed",
@@ -243,6 +250,15 @@ fn script(
         Class::Redirect => ScriptedAnswer::Close,
         shaped => ScriptedAnswer::Result(spoiled(&(request.shape)(targets), shaped)),
     };
+    if request.dispatch && matches!(class, Class::NodeError(_) | Class::ControlCharacters) {
+        // Nothing before; the error; then the attempt the node made anyway.
+        let mut script = vec![
+            ("listpays", ScriptedAnswer::Result(no_pays(targets))),
+            (method, answer),
+        ];
+        script.extend((0..32).map(|_| ("listpays", ScriptedAnswer::Result(in_flight(targets)))));
+        return script;
+    }
     if class == Class::EarlierFailure {
         // The lookup before the dispatch finds a failed attempt from long before; the dispatch's
         // answer is lost; the lookup after it still finds only that old failure.
@@ -280,15 +296,32 @@ fn expect(request: &Request, class: Class) -> Expect {
         _ => source,
     };
     match request.op {
+        // Only lightningd's documented refusals of a payment's parameters come before any
+        // attempt; after any other error the node records an attempt (scripted), so the payment
+        // is pending.
         Op::Pay if request.dispatch => match class {
-            Class::NodeError(_) | Class::ControlCharacters => {
+            Class::NodeError("-32602 invalid params" | "-32601 unknown method") => {
                 Expect::NotSentOrPending(&["scripted failure"])
             }
+            _ => Expect::Pending,
+        },
+        // Rule 2: a node that cannot say what it has in flight leaves the payment pending.
+        Op::Pay if request.method == "listpays" => match class {
+            Class::NodeError(_) => Expect::NotSentOrPending(&["scripted failure"]),
             _ => Expect::Pending,
         },
         Op::Pay => Expect::NeverFailed,
         // waitanyinvoice answers about whichever invoice was paid: another hash is no fault.
         Op::Stream if class == Class::OtherHash => Expect::WorksOrError(source),
+        // A paid invoice that does not read ends the stream: skipping it would lose it.
+        Op::Stream
+            if matches!(
+                class,
+                Class::WrongTypes | Class::HugeNumbers | Class::NegativeNumbers
+            ) =>
+        {
+            Expect::Error(source)
+        }
         Op::InvoiceStatus | Op::PaymentStatus | Op::Stream => Expect::NoClaim(cause),
         // A settle's or cancel's result carries nothing the call reads; node listings keep what
         // they can show.

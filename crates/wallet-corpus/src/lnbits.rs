@@ -472,11 +472,23 @@ fn expect(request: &Request, class: Class) -> Expect {
             | Class::OtherHash
     );
     match request.op {
+        // LNbits' refusals before it records a payment (bad request, key, wallet, rate limit, a
+        // redirect); after anything else LNbits records the payment (scripted), so it is pending.
         Op::Pay if request.dispatch => match class {
-            Class::NodeError(_) | Class::ControlCharacters => {
-                Expect::NotSentOrPending(&["scripted failure", "LNbits"])
+            Class::NodeError("400" | "401" | "403" | "404" | "422" | "429") => {
+                Expect::NotSentOrPending(&["scripted failure", "LNbits", "rate limited"])
             }
             Class::Redirect => Expect::NotSentOrPending(&["redirect"]),
+            _ => Expect::Pending,
+        },
+        // Rule 2: a node that cannot say what it has in flight leaves the payment pending.
+        Op::Pay if request.route == Route::RecordsOfHash => match class {
+            Class::NodeError(_) | Class::Redirect => Expect::NotSentOrPending(&[
+                "scripted failure",
+                "LNbits",
+                "redirect",
+                "rate limited",
+            ]),
             _ => Expect::Pending,
         },
         Op::Pay => Expect::NeverFailed,
@@ -579,7 +591,28 @@ async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), Stri
     config.hold_invoices = true;
     let wallet: Arc<dyn Wallet> =
         Arc::new(LnbitsWallet::new(config).map_err(|err| err.to_string())?);
-    if class == Class::EarlierFailure {
+    if request.dispatch && matches!(class, Class::NodeError(_) | Class::ControlCharacters) {
+        // Nothing before; the error; then the payment LNbits recorded anyway.
+        server.script(
+            Route::RecordsOfHash,
+            Answer::Json("200 OK", json!({"data": [], "total": 0})),
+        );
+        server.script(request.route, answer(&world, request, class));
+        let mut pending = record(
+            &targets.payable_hash.to_hex(),
+            &targets.payable,
+            -10_000,
+            "pending",
+            &"00".repeat(32),
+        );
+        pending["updated_at"] = json!("2099-01-01T00:00:00+00:00");
+        for _ in 0..64 {
+            server.script(
+                Route::RecordsOfHash,
+                Answer::Json("200 OK", json!({"data": [pending.clone()], "total": 1})),
+            );
+        }
+    } else if class == Class::EarlierFailure {
         server.script(Route::RecordsOfHash, earlier_failure(&world));
         server.script(Route::Pay, Answer::Close);
         for _ in 0..64 {
