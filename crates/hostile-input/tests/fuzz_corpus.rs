@@ -71,7 +71,7 @@ proptest! {
     }
 
     #[test]
-    fn bolt11_lookalikes_never_break_the_parser(
+    fn bolt11_lookalikes_never_break_the_parser_or_read_back_wrong(
         prefix in prop::sample::select(vec!["lnbc", "lntb", "lnbcrt", "lnsb", "lno", "LNBC", "lightning:lnbc"]),
         amount in prop::sample::select(vec!["", "1", "21000001", "2100000000000000001", "1p", "10n", "99999999999999999999m"]),
         rest in "[02-9ac-hj-np-z]{0,300}",

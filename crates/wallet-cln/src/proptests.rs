@@ -64,7 +64,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1_000))]
 
     #[test]
-    fn a_paid_invoice_always_carries_its_preimage_and_a_real_amount(invoice in answer()) {
+    fn a_paid_invoice_always_carries_its_preimage_and_a_real_amount(
+        invoice in prop_oneof![answer(), invoice_record(), hold_record()]
+    ) {
         let hash = PREIMAGE.payment_hash();
         if let Ok(status) = invoice_status(&hash, &invoice) {
             prop_assert!(proven(&status), "{:?}", status);
@@ -90,9 +92,16 @@ proptest! {
     }
 
     #[test]
-    fn an_xpay_error_never_answers_the_payment(code in any::<i32>(), message in any::<String>()) {
+    fn an_xpay_error_is_not_sent_only_when_documented_before_any_attempt(
+        code in prop_oneof![any::<i32>(), Just(207), Just(-32_602), Just(-32_601), 200..212i32],
+        message in any::<String>(),
+    ) {
         let dispatched = xpay_refusal(NodeError { code, message });
         prop_assert!(!matches!(dispatched, Dispatched::Answered(_)));
+        if matches!(dispatched, Dispatched::NotSent(_)) {
+            // 207: expired; -32602: bad parameters; -32601: no xpay command.
+            prop_assert!(matches!(code, 207 | -32_602 | -32_601), "not sent after {}", code);
+        }
     }
 
     #[test]
@@ -137,6 +146,27 @@ fn xpay_record() -> impl Strategy<Value = Value> {
     )
 }
 
+/// A hold-plugin record, anything in each field.
+fn hold_record() -> impl Strategy<Value = Value> {
+    hostile_input::record(
+        vec![
+            (
+                "payment_hash",
+                vec![json!(PREIMAGE.payment_hash().to_hex())],
+            ),
+            (
+                "state",
+                vec![json!("accepted"), json!("paid"), json!("cancelled")],
+            ),
+            ("preimage", vec![json!(PREIMAGE.to_hex())]),
+            ("amount_msat", vec![json!(21_000)]),
+            ("htlcs", vec![json!([{"msat": 21_000}]), json!([])]),
+            ("settled_at", vec![json!(1_795_926_309)]),
+        ],
+        hashes(),
+    )
+}
+
 /// A `listpays` entry, anything in each field.
 fn pays_record() -> impl Strategy<Value = Value> {
     hostile_input::record(
@@ -172,6 +202,16 @@ fn the_generated_answers_reach_successes_so_the_properties_are_not_vacuous() {
         })
         .count();
     assert!(successes > 0, "no generated xpay result read as a success");
+    let held = hostile_input::sample(hold_record(), 1_000)
+        .iter()
+        .filter(|hold| {
+            matches!(
+                hold_status(&hash, hold),
+                Ok(InvoiceStatus::Paid { .. } | InvoiceStatus::Held { .. })
+            )
+        })
+        .count();
+    assert!(held > 0, "no generated hold invoice read as held or paid");
     let attempts: Vec<_> = hostile_input::sample(pays_record(), 1_000)
         .iter()
         .map(attempt)

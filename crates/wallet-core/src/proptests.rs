@@ -137,7 +137,7 @@ proptest! {
     }
 
     #[test]
-    fn a_bolt11_lookalike_parses_with_a_real_amount_or_not_at_all(
+    fn a_bolt11_lookalike_never_breaks_the_parser(
         prefix in prop::sample::select(vec!["lnbc", "lntb", "lnbcrt", "lno", "LNBC", "lightning:lnbc"]),
         amount in prop::sample::select(vec!["", "1", "21000001", "2100000000000000001", "1p", "99999999999999999999m"]),
         rest in "[02-9ac-hj-np-z]{0,200}",

@@ -455,12 +455,24 @@ fn answer(world: &World, request: &Request, class: Class) -> Answer {
 }
 
 fn expect(request: &Request, class: Class) -> Expect {
-    let source: &'static [&'static str] = &["LNbits", "the node"];
+    // Says what was wrong with the answer.
+    let source: &'static [&'static str] = &[
+        "unreadable",
+        "unexpected body",
+        "another",
+        "without",
+        "past",
+        "expected",
+        "reported",
+    ];
     let cause: &'static [&'static str] = match class {
+        Class::Garbage => &["unexpected body", "unreadable", "invalid type"],
+        Class::Truncated => &["reading LNbits' answer failed", "did not answer"],
+        Class::Closed => &["connection closed", "request to LNbits failed"],
         Class::HugeBody => &["LNBITS_MAX_REPLY_BYTES"],
         Class::Silence => &["did not answer", "in time"],
-        Class::ControlCharacters | Class::NodeError(_) => &["scripted failure", "LNbits answered"],
-        Class::Redirect => &["307", "redirect"],
+        Class::ControlCharacters | Class::NodeError(_) => &["scripted failure", "rate limited"],
+        Class::Redirect => &["redirect"],
         _ => source,
     };
     let harmless_shape = matches!(

@@ -95,6 +95,9 @@ async fn main() -> ExitCode {
         .and_then(|at| args.get(at + 1))
         .cloned();
     let list = args.iter().any(|arg| arg == "--list");
+    // Every case's outcome, not only the failures: for writing expectations from the contract
+    // and then checking what the code does.
+    let show = args.iter().any(|arg| arg == "--show");
     // Panics are counted, not printed over the report.
     std::panic::set_hook(Box::new(|_| {}));
 
@@ -140,6 +143,10 @@ async fn main() -> ExitCode {
         let Ok((index, verdict, observed)) = finished else {
             continue;
         };
+        if show && verdict.passed() {
+            let seen: String = format!("{observed:?}").chars().take(300).collect();
+            println!("ok {}: {seen}", all[index].0);
+        }
         if !verdict.passed() {
             let case = &all[index].0;
             let mut what = Vec::new();

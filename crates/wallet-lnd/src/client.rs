@@ -208,7 +208,7 @@ pub(crate) fn node_error(status: &Status) -> WalletError {
         ),
         Code::NotFound => WalletError::NotFound(message),
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
-            WalletError::unavailable(message)
+            WalletError::unavailable(format!("lnd answered: {message}"))
         }
         Code::Unimplemented => WalletError::backend(
             Some(Code::Unimplemented as i64),

@@ -144,9 +144,17 @@ proptest! {
     }
 
     #[test]
-    fn a_refused_dispatch_never_answers_the_payment(code in 0..17i32, message in any::<String>()) {
-        let dispatched = refused(Status::new(Code::from_i32(code), message));
+    fn a_refused_dispatch_is_not_sent_only_for_credentials_or_a_missing_method(
+        code in 0..17i32,
+        message in any::<String>(),
+    ) {
+        let status = Status::new(Code::from_i32(code), message);
+        let credentials = crate::client::is_auth_error(&status);
+        let dispatched = refused(status);
         prop_assert!(!matches!(dispatched, Dispatched::Answered(_)));
+        if matches!(dispatched, Dispatched::NotSent(_)) {
+            prop_assert!(credentials || code == Code::Unimplemented as i32, "not sent after code {}", code);
+        }
     }
 }
 
