@@ -28,11 +28,11 @@ pub(crate) struct Driver<'a> {
 /// code nobody documents) leaves the answer to `listpays` too, and is `Pending` until it shows
 /// an attempt.
 pub(crate) fn xpay_refusal(error: NodeError) -> Dispatched {
-    let said = || WalletError::backend(Some(i64::from(error.code)), error.message.clone());
+    let said = || WalletError::backend(Some(i64::from(error.code)), error.said());
     match error.code {
         207 => Dispatched::NotSent(WalletError::invalid(
             "bolt11",
-            format!("lightningd says it expired: {}", error.message),
+            format!("lightningd says it expired: {}", error.said()),
         )),
         -32602 => Dispatched::NotSent(said()),
         -32601 => Dispatched::NotSent(WalletError::backend(
@@ -40,11 +40,11 @@ pub(crate) fn xpay_refusal(error: NodeError) -> Dispatched {
             format!(
                 "lightningd has no xpay command (Core Lightning before 24.11, or the xpay plugin \
                  is disabled): {}",
-                error.message
+                error.said()
             ),
         )),
         201 | 203 | 205 | 206 | 209 | 210 => Dispatched::Declined(said()),
-        code => Dispatched::Unanswered(format!("xpay answered {code}: {}", error.message)),
+        code => Dispatched::Unanswered(format!("xpay answered {code}: {}", error.said())),
     }
 }
 

@@ -22,11 +22,27 @@ use wallet_core::call::call_within;
 use wallet_core::untrusted::server_text;
 use wallet_core::{Cause, WalletError};
 
-/// An error lightningd answered with.
+/// An error lightningd answered with. `message` is as lightningd sent it, so that a secret it
+/// quotes can be redacted whole before the text is cut; show it only through [`NodeError::said`].
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct NodeError {
     pub(crate) code: i32,
     pub(crate) message: String,
+}
+
+impl NodeError {
+    /// The message, safe to show: control characters replaced, cut.
+    pub(crate) fn said(&self) -> String {
+        server_text(&self.message)
+    }
+
+    /// This error with every `secret` in its message replaced by `shown_as`.
+    pub(crate) fn redacted(mut self, secret: &str, shown_as: &str) -> Self {
+        if !secret.is_empty() {
+            self.message = self.message.replace(secret, shown_as);
+        }
+        self
+    }
 }
 
 /// Why a call to lightningd got no result: wallet-core's classification, with lightningd's
@@ -35,7 +51,7 @@ pub(crate) type CallFailure = wallet_core::call::CallFailure<NodeError>;
 
 /// The error for a call whose failure is safe to report as an error.
 pub(crate) fn cln_error(failure: CallFailure) -> WalletError {
-    failure.into_error(|error| WalletError::backend(Some(i64::from(error.code)), error.message))
+    failure.into_error(|error| WalletError::backend(Some(i64::from(error.code)), error.said()))
 }
 
 /// lightningd's socket.
@@ -112,17 +128,19 @@ impl Connection {
                 .get("code")
                 .and_then(Value::as_i64)
                 .and_then(|code| i32::try_from(code).ok());
-            let message = server_text(
-                error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message"),
-            );
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_owned();
             return match code {
                 Some(code) => Err(CallFailure::Node(NodeError { code, message })),
                 None => Err(CallFailure::Lost(
-                    format!("lightningd answered {method} with an error without a code: {message}")
-                        .into(),
+                    format!(
+                        "lightningd answered {method} with an error without a code: {}",
+                        server_text(&message)
+                    )
+                    .into(),
                 )),
             };
         }

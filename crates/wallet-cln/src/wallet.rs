@@ -418,11 +418,21 @@ impl Wallet for CoreLightningWallet {
             .await;
         match settle {
             Ok(_) => Ok(()),
-            // The plugin's error may quote the preimage of a payment still held.
-            Err(failure) => Err(self
-                .hold_refusal(&preimage.payment_hash(), failure, true)
-                .await
-                .redacted(&preimage.to_hex(), "<preimage>")),
+            // The plugin's error may quote the preimage of a payment still held: redacted whole
+            // before the text is cut to show, then once more in what the refusal adds.
+            Err(failure) => {
+                let hex = preimage.to_hex();
+                let failure = match failure {
+                    CallFailure::Node(error) => {
+                        CallFailure::Node(error.redacted(&hex, "<preimage>"))
+                    }
+                    other => other,
+                };
+                Err(self
+                    .hold_refusal(&preimage.payment_hash(), failure, true)
+                    .await
+                    .redacted(&hex, "<preimage>"))
+            }
         }
     }
 

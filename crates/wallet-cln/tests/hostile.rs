@@ -215,3 +215,35 @@ async fn peer_ids_and_addresses_are_cut_and_stripped_like_any_server_text() {
     assert_eq!(channels[0].remote_balance_msat, 4_000);
     assert!(!format!("{channels:?}").contains('\u{1b}'), "{channels:?}");
 }
+
+#[tokio::test]
+async fn a_settle_error_quoting_the_preimage_across_the_text_cut_shows_none_of_it() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "quoting").await.unwrap();
+    let wallet = cln.wallet();
+    let preimage = Preimage::from_bytes([0x5c; 32]);
+    wallet
+        .create_hold_invoice(HoldInvoiceRequest {
+            payment_hash: preimage.payment_hash(),
+            invoice: InvoiceRequest::new(5_000),
+        })
+        .await
+        .unwrap();
+    // The preimage starts just before the 500 characters shown: cut first, the rest of it
+    // would survive any redaction.
+    let message = format!(
+        "{}{}{}",
+        "x".repeat(480),
+        preimage.to_hex(),
+        "y".repeat(100)
+    );
+    cln.simulator
+        .fail_next_with("settleholdinvoice", -1, &message);
+    let err = wallet.settle_hold_invoice(&preimage).await.unwrap_err();
+    let shown = wallet_core::describe_chain(&err);
+    let hex = preimage.to_hex();
+    assert!(
+        !shown.contains(&hex[..16]),
+        "part of the preimage shown: {shown}"
+    );
+}

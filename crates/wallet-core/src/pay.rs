@@ -359,7 +359,11 @@ impl Payments {
         let before = Evidence::of(&payment_hash, &before);
         let status = match dispatched {
             Dispatched::NotSent(reason) => {
-                tracing::info!(%payment_hash, %reason, "refused before dispatch");
+                tracing::info!(
+                    %payment_hash,
+                    reason = %crate::describe_chain(&reason),
+                    "refused before dispatch"
+                );
                 return Err(not_sent(reason));
             }
             Dispatched::Answered(PaymentStatus::Unknown) => PaymentStatus::Pending,
@@ -368,7 +372,11 @@ impl Payments {
                 match newer_attempts(driver, &payment_hash, before, deadline).await {
                     Recorded::New(status) => status,
                     Recorded::Nothing => {
-                        tracing::info!(%payment_hash, %reason, "declined with no new attempt");
+                        tracing::info!(
+                            %payment_hash,
+                            reason = %crate::describe_chain(&reason),
+                            "declined with no new attempt"
+                        );
                         return Err(not_sent(reason));
                     }
                     Recorded::Unreadable => PaymentStatus::Pending,
