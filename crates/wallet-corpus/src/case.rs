@@ -259,7 +259,7 @@ pub(crate) fn judge(case: &Case, observed: &Observed, secrets: &[String]) -> Ver
 
 /// The classes each request of a protocol is tried with: the shared ones, the protocol's error
 /// classes, a redirect where the protocol has them, and an earlier failure for a dispatch.
-pub(crate) fn classes(node_errors: &[&'static str], redirects: bool, dispatch: bool) -> Vec<Class> {
+fn classes(node_errors: &[&'static str], redirects: bool, dispatch: bool) -> Vec<Class> {
     let mut classes = vec![
         Class::Garbage,
         Class::Truncated,
@@ -288,30 +288,39 @@ pub(crate) struct Row {
     pub(crate) request: String,
     pub(crate) op: Op,
     pub(crate) dispatch: bool,
-    pub(crate) classes: Vec<Class>,
 }
 
-/// One case per request and class; `start(index, class)` runs the row at `index`.
-pub(crate) fn rows(
-    backend: &'static str,
-    requests: Vec<Row>,
-    expect: impl Fn(usize, Class) -> Expect,
-    start: fn(usize, Class) -> Run,
-) -> Vec<Runnable> {
-    let mut cases: Vec<Runnable> = Vec::new();
-    for (index, row) in requests.into_iter().enumerate() {
-        for class in row.classes {
-            let case = Case {
-                backend,
-                request: row.request.clone(),
-                class,
-                expect: expect(index, class),
-                dispatch: row.dispatch,
-                // A payment's result is read from its dispatch, not from the lookups before it.
-                decides: !matches!(row.op, Op::Pay) || row.dispatch,
-            };
-            cases.push((case, Box::new(move || start(index, class))));
+/// A backend's table: its requests, how each reads as a [`Row`], its protocol's error classes,
+/// whether the protocol has redirects, and the expectation per request and class.
+pub(crate) struct Table<R: 'static> {
+    pub(crate) backend: &'static str,
+    pub(crate) requests: &'static [R],
+    pub(crate) row: fn(&R) -> Row,
+    pub(crate) node_errors: Vec<&'static str>,
+    pub(crate) redirects: bool,
+    pub(crate) expect: fn(&R, Class) -> Expect,
+}
+
+impl<R> Table<R> {
+    /// One case per request and class; `start(index, class)` runs the request at `index`.
+    pub(crate) fn cases(&self, start: fn(usize, Class) -> Run) -> Vec<Runnable> {
+        let mut cases: Vec<Runnable> = Vec::new();
+        for (index, request) in self.requests.iter().enumerate() {
+            let row = (self.row)(request);
+            for class in classes(&self.node_errors, self.redirects, row.dispatch) {
+                let case = Case {
+                    backend: self.backend,
+                    request: row.request.clone(),
+                    class,
+                    expect: (self.expect)(request, class),
+                    dispatch: row.dispatch,
+                    // A payment's result is read from its dispatch, not from the lookups before
+                    // it.
+                    decides: !matches!(row.op, Op::Pay) || row.dispatch,
+                };
+                cases.push((case, Box::new(move || start(index, class))));
+            }
         }
+        cases
     }
-    cases
 }

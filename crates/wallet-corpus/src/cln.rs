@@ -10,7 +10,7 @@ use wallet_cln::{ClnConfig, CoreLightningWallet};
 use wallet_core::Wallet;
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
-use crate::case::{Class, Expect, Row, classes, rows};
+use crate::case::{Class, Expect, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::{REPAINT, spoiled};
 use crate::{Runnable, TempDir};
@@ -341,29 +341,19 @@ fn expect(request: &Request, class: Class) -> Expect {
 
 /// Every cln case.
 pub(crate) fn cases() -> Vec<Runnable> {
-    let requests = REQUESTS
-        .iter()
-        .map(|request| Row {
+    Table {
+        backend: "cln",
+        requests: REQUESTS,
+        row: |request| Row {
             request: format!("{:?} {}", request.op, request.method),
             op: request.op,
             dispatch: request.dispatch,
-            classes: classes(
-                &NODE_ERRORS
-                    .iter()
-                    .map(|(name, _)| *name)
-                    .collect::<Vec<_>>(),
-                false,
-                request.dispatch,
-            ),
-        })
-        .collect();
-    let expect = |index: usize, class| match REQUESTS.get(index) {
-        Some(request) => expect(request, class),
-        None => Expect::Error(&[]),
-    };
-    rows("cln", requests, expect, |index, class| {
-        Box::pin(run(index, class))
-    })
+        },
+        node_errors: NODE_ERRORS.iter().map(|(name, _)| *name).collect(),
+        redirects: false,
+        expect,
+    }
+    .cases(|index, class| Box::pin(run(index, class)))
 }
 
 /// Runs one case on a fresh network and lightningd.

@@ -13,7 +13,7 @@ use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 
 use crate::Runnable;
-use crate::case::{Class, Expect, Observed, Row, classes, rows};
+use crate::case::{Class, Expect, Observed, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::{REPAINT, spoiled};
 
@@ -525,29 +525,19 @@ fn expect(request: &Request, class: Class) -> Expect {
 
 /// Every LNbits case.
 pub(crate) fn cases() -> Vec<Runnable> {
-    let requests = REQUESTS
-        .iter()
-        .map(|request| Row {
+    Table {
+        backend: "lnbits",
+        requests: REQUESTS,
+        row: |request| Row {
             request: format!("{:?} {}", request.op, request.route.name()),
             op: request.op,
             dispatch: request.dispatch,
-            classes: classes(
-                &NODE_ERRORS
-                    .iter()
-                    .map(|(name, _)| *name)
-                    .collect::<Vec<_>>(),
-                true,
-                request.dispatch,
-            ),
-        })
-        .collect();
-    let expect = |index: usize, class| match REQUESTS.get(index) {
-        Some(request) => expect(request, class),
-        None => Expect::Error(&[]),
-    };
-    rows("lnbits", requests, expect, |index, class| {
-        Box::pin(run(index, class))
-    })
+        },
+        node_errors: NODE_ERRORS.iter().map(|(name, _)| *name).collect(),
+        redirects: true,
+        expect,
+    }
+    .cases(|index, class| Box::pin(run(index, class)))
 }
 
 fn earlier_failure(world: &World) -> Answer {

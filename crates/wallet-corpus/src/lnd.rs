@@ -11,7 +11,7 @@ use wallet_core::Wallet;
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 use wallet_lnd::{LndConfig, LndWallet};
 
-use crate::case::{Class, Expect, Observed, Row, classes, rows};
+use crate::case::{Class, Expect, Observed, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::REPAINT;
 use crate::{Runnable, TempDir};
@@ -507,29 +507,19 @@ fn expect(request: &Request, class: Class) -> Expect {
 
 /// Every lnd case.
 pub(crate) fn cases() -> Vec<Runnable> {
-    let requests = REQUESTS
-        .iter()
-        .map(|request| Row {
+    Table {
+        backend: "lnd",
+        requests: REQUESTS,
+        row: |request| Row {
             request: format!("{:?} {}", request.op, request.path),
             op: request.op,
             dispatch: request.dispatch,
-            classes: classes(
-                &NODE_ERRORS
-                    .iter()
-                    .map(|(name, _)| *name)
-                    .collect::<Vec<_>>(),
-                false,
-                request.dispatch,
-            ),
-        })
-        .collect();
-    let expect = |index: usize, class| match REQUESTS.get(index) {
-        Some(request) => expect(request, class),
-        None => Expect::Error(&[]),
-    };
-    rows("lnd", requests, expect, |index, class| {
-        Box::pin(run(index, class))
-    })
+        },
+        node_errors: NODE_ERRORS.iter().map(|(name, _)| *name).collect(),
+        redirects: false,
+        expect,
+    }
+    .cases(|index, class| Box::pin(run(index, class)))
 }
 
 async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), String> {
