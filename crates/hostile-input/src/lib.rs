@@ -10,6 +10,7 @@
 #![allow(clippy::panic)]
 
 pub mod harness;
+pub mod http;
 
 use proptest::prelude::*;
 use serde_json::Value;

@@ -12,6 +12,8 @@ use wallet_core::{InvoiceRequest, Wallet};
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 
+use hostile_input::http;
+
 use crate::Runnable;
 use crate::case::{Class, Expect, Observed, Row, Table};
 use crate::ops::{Op, Targets};
@@ -181,16 +183,6 @@ impl World {
     }
 }
 
-fn http(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
-    let mut answer = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n",
-        body.len()
-    )
-    .into_bytes();
-    answer.extend_from_slice(body);
-    answer
-}
-
 /// A scripted LNbits on loopback.
 struct Server {
     address: std::net::SocketAddr,
@@ -242,34 +234,15 @@ async fn serve(
     world: Arc<World>,
     scripts: Arc<Mutex<HashMap<Route, VecDeque<Answer>>>>,
 ) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
-        match socket.read(&mut byte).await {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let length = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
-        })
-        .unwrap_or(0)
-        .min(1 << 20);
-    let mut body = vec![0u8; length];
-    if socket.read_exact(&mut body).await.is_err() {
+    let Some(request) = http::read_request(&mut socket).await else {
         return;
-    }
-    let mut words = head.split_whitespace();
+    };
+    let mut words = request.line().split_whitespace();
     let (method, target) = (
         words.next().unwrap_or_default(),
         words.next().unwrap_or_default(),
     );
-    let body: String = String::from_utf8_lossy(&body)
+    let body: String = String::from_utf8_lossy(&request.body)
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
@@ -282,13 +255,11 @@ async fn serve(
     let answer = match scripted {
         Some(answer) => answer,
         None if route == Route::Websocket => {
-            let key = head.lines().find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("sec-websocket-key")
-                    .then(|| value.trim().to_owned())
-            });
             let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(
-                key.unwrap_or_default().as_bytes(),
+                request
+                    .header("sec-websocket-key")
+                    .unwrap_or_default()
+                    .as_bytes(),
             );
             let upgrade = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: {accept}\r\n\r\n"
@@ -304,7 +275,7 @@ async fn serve(
     match answer {
         Answer::Json(status, body) => {
             let _ = socket
-                .write_all(&http(status, "", body.to_string().as_bytes()))
+                .write_all(&http::answer(status, "", body.to_string().as_bytes()))
                 .await;
         }
         Answer::Raw(bytes) => {
@@ -414,7 +385,7 @@ const NODE_ERRORS: &[(&str, &str)] = &[
 
 fn answer(world: &World, request: &Request, class: Class) -> Answer {
     match class {
-        Class::Garbage => Answer::Raw(http("200 OK", "", b"<html>\x00\xffnot json")),
+        Class::Garbage => Answer::Raw(http::answer("200 OK", "", b"<html>\x00\xffnot json")),
         Class::Truncated => Answer::Raw(
             b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n{\"data\": [{\"pay"
                 .to_vec(),
@@ -423,7 +394,7 @@ fn answer(world: &World, request: &Request, class: Class) -> Answer {
             let mut body = br#"{"detail": ""#.to_vec();
             body.resize(body.len() + 6 * 1024 * 1024, b'a');
             body.extend_from_slice(b"\"}");
-            Answer::Raw(http("200 OK", "", &body))
+            Answer::Raw(http::answer("200 OK", "", &body))
         }
         Class::ControlCharacters => Answer::Json(
             "500 Internal Server Error",
@@ -436,7 +407,7 @@ fn answer(world: &World, request: &Request, class: Class) -> Answer {
                 .map_or("500 Internal Server Error", |(_, status)| *status),
             json!({"detail": "scripted failure"}),
         ),
-        Class::Redirect => Answer::Raw(http(
+        Class::Redirect => Answer::Raw(http::answer(
             "307 Temporary Redirect",
             "location: http://127.0.0.1:9/api/v1/payments\r\n",
             b"{}",

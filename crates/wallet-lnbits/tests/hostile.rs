@@ -8,7 +8,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hostile_input::http::answer;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use wallet_core::{InvoiceRequest, PayInvoiceRequest, Wallet, WalletError};
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
@@ -45,29 +46,13 @@ impl Scripted {
                 let script = Arc::clone(&script);
                 let log = Arc::clone(&log);
                 tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
-                        if socket.read(&mut byte).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(byte[0]);
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    let length = head
-                        .lines()
-                        .find_map(|line| {
-                            let (name, value) = line.split_once(':')?;
-                            name.eq_ignore_ascii_case("content-length")
-                                .then(|| value.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    let mut body = vec![0u8; length];
-                    let _ = socket.read_exact(&mut body).await;
-                    let line = head.lines().next().unwrap_or_default().to_owned();
+                    let Some(request) = hostile_input::http::read_request(&mut socket).await else {
+                        return;
+                    };
+                    let line = request.line().to_owned();
                     log.lock().unwrap().push(Seen {
                         line: line.clone(),
-                        head: head.clone(),
+                        head: request.head.clone(),
                     });
                     let _ = socket.write_all(&script(&line)).await;
                     let _ = socket.shutdown().await;
@@ -84,16 +69,6 @@ impl Scripted {
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
-}
-
-fn answer(status: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
-    let mut reply = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra_headers}\r\n",
-        body.len()
-    )
-    .into_bytes();
-    reply.extend_from_slice(body);
-    reply
 }
 
 fn json(status: &str, body: serde_json::Value) -> Vec<u8> {
