@@ -136,3 +136,24 @@ pub fn sample<S: Strategy>(strategy: S, count: usize) -> Vec<S::Value> {
         .map(|tree| tree.current())
         .collect()
 }
+
+/// Whether an invoice state read from untrusted data claims only what it can: a paid invoice
+/// with a preimage of `payment_hash`, and amounts that exist.
+pub fn invoice_claim_holds(
+    status: &wallet_core::InvoiceStatus,
+    payment_hash: &wallet_core::PaymentHash,
+) -> bool {
+    use wallet_core::InvoiceStatus;
+    use wallet_core::amount::MAX_MONEY_MSAT;
+    match status {
+        InvoiceStatus::Paid {
+            preimage,
+            amount_received_msat,
+            ..
+        } => payment_hash.is_paid_by(preimage) && *amount_received_msat <= MAX_MONEY_MSAT,
+        InvoiceStatus::Held {
+            amount_received_msat,
+        } => *amount_received_msat <= MAX_MONEY_MSAT,
+        _ => true,
+    }
+}

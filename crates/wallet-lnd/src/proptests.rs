@@ -83,19 +83,7 @@ prop_compose! {
 }
 
 fn proven(status: &InvoiceStatus) -> bool {
-    match status {
-        InvoiceStatus::Paid {
-            preimage,
-            amount_received_msat,
-            ..
-        } => {
-            PREIMAGE.payment_hash().is_paid_by(preimage) && *amount_received_msat <= MAX_MONEY_MSAT
-        }
-        InvoiceStatus::Held {
-            amount_received_msat,
-        } => *amount_received_msat <= MAX_MONEY_MSAT,
-        _ => true,
-    }
+    hostile_input::invoice_claim_holds(status, &PREIMAGE.payment_hash())
 }
 
 proptest! {
