@@ -81,19 +81,16 @@ impl Cause {
         let texts: Vec<String> = error_chain(err)
             .map(|link| crate::untrusted::server_text(&link.to_string()))
             .collect();
-        let chain = texts.into_iter().rev().fold(None, |below, text| {
-            Some(Snapshot {
-                text,
-                below: below.map(Box::new),
-            })
-        });
-        match chain {
-            Some(top) => Self::new(top),
-            None => Self::new(Snapshot {
-                text: String::new(),
-                below: None,
-            }),
-        }
+        // The chain starts with `err` itself, so there is always a deepest link.
+        let mut links = texts.into_iter().rev();
+        let deepest = Snapshot {
+            text: links.next().unwrap_or_default(),
+            below: None,
+        };
+        Self::new(links.fold(deepest, |below, text| Snapshot {
+            text,
+            below: Some(Box::new(below)),
+        }))
     }
 }
 
