@@ -41,6 +41,19 @@ pub(crate) enum Class {
 }
 
 impl Class {
+    /// Whether the class keeps the answer's shape and spoils what is in it (the classes
+    /// `shapes::spoiled` makes).
+    pub(crate) fn keeps_shape(self) -> bool {
+        matches!(
+            self,
+            Self::WrongTypes
+                | Self::MissingFields
+                | Self::HugeNumbers
+                | Self::NegativeNumbers
+                | Self::OtherHash
+        )
+    }
+
     /// Whether the answer proves nothing about a payment: only a node's own documented error
     /// can, and a redirect, which LNbits answers before it takes any payment (like its 401 and
     /// 404, it is an HTTP server's refusal to handle the request at all).

@@ -72,6 +72,28 @@ impl Targets {
         })
     }
 
+    /// Targets for `op` on `wallet`: a new node of `network` issues the invoice to pay, and for
+    /// the settle and cancel calls `wallet` first issues the hold invoice they are about.
+    pub(crate) async fn prepare(
+        network: &wallet_fake::FakeNetwork,
+        wallet: &dyn Wallet,
+        op: Op,
+    ) -> Result<Self, String> {
+        let payee = wallet_fake::FakeWallet::new(
+            network
+                .add_node(wallet_fake::NodeConfig::new("payee"))
+                .map_err(|err| err.to_string())?,
+        );
+        let targets = Self::new(&payee).await?;
+        if matches!(op, Op::SettleHold | Op::CancelHold) {
+            wallet
+                .create_hold_invoice(targets.hold_request())
+                .await
+                .map_err(|err| err.to_string())?;
+        }
+        Ok(targets)
+    }
+
     /// The hold invoice the hold calls are about.
     pub(crate) fn hold_request(&self) -> HoldInvoiceRequest {
         HoldInvoiceRequest {
