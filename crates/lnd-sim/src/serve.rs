@@ -24,12 +24,21 @@ pub(crate) struct KillableIo {
 }
 
 impl KillableIo {
-    fn new(inner: TcpStream, mut kill: watch::Receiver<u64>) -> Self {
+    /// Dies at the next `kill`, or when the server stops: a connection accepted while the
+    /// server was being stopped, after the kill, dies with the server as in a crash.
+    fn new(
+        inner: TcpStream,
+        mut kill: watch::Receiver<u64>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Self {
         kill.borrow_and_update();
         Self {
             inner,
             killed: Box::pin(async move {
-                let _ = kill.changed().await;
+                tokio::select! {
+                    _ = kill.changed() => {}
+                    _ = stop.wait_for(|stop| *stop) => {}
+                }
             }),
             dead: false,
         }
@@ -112,7 +121,7 @@ pub(crate) fn incoming(
                     accepted = listener.accept() => match accepted {
                         Ok((socket, _)) => {
                             let _ = socket.set_nodelay(true);
-                            let io = KillableIo::new(socket, kill.clone());
+                            let io = KillableIo::new(socket, kill.clone(), stop.clone());
                             return Some((Ok(io), (listener, kill, stop)));
                         }
                         // A failed accept (e.g. too many open files) is not the end of the server.

@@ -134,9 +134,150 @@ where
     }
 }
 
+/// Runs a call that is safe to send twice (it only reads, or a second copy is harmless, as a
+/// second unpaid invoice is) within `deadline` in all, and sends it once more, at once, when the
+/// transport failed and time is left.
+///
+/// A pooled connection can die with a restart of the node before the pool notices: the first
+/// request written on it is lost although the node is back, and a fresh connection would have
+/// answered. Never use it for a payment or anything a repeat could change: those go through the
+/// payment protocol, which asks the node what happened instead.
+pub async fn call_repeatable_within<T, E, F, Fut>(
+    deadline: Duration,
+    node: &str,
+    what: &str,
+    mut call: F,
+) -> Result<T, CallFailure<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallFailure<E>>>,
+{
+    let started = tokio::time::Instant::now();
+    match call_within(deadline, node, what, call()).await {
+        Err(CallFailure::NotConnected(broken) | CallFailure::Lost(broken))
+            if !deadline.saturating_sub(started.elapsed()).is_zero() =>
+        {
+            tracing::debug!(
+                node,
+                call = what,
+                failure = %broken.describe(),
+                "the transport failed; sending the call once more on a fresh connection"
+            );
+            let left = deadline.saturating_sub(started.elapsed());
+            call_within(left, node, what, call()).await
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use super::*;
+
+    /// A call that fails with `first` on its first send and answers `7` after.
+    fn failing_once(
+        first: CallFailure<i32>,
+        sends: &AtomicU32,
+    ) -> impl FnMut() -> std::future::Ready<Result<u32, CallFailure<i32>>> + '_ {
+        move || {
+            let send = sends.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(if send == 0 { Err(first.clone()) } else { Ok(7) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeatable_call_whose_transport_failed_is_sent_once_more() {
+        for first in [
+            CallFailure::Lost("broken pipe".into()),
+            CallFailure::NotConnected("refused".into()),
+        ] {
+            let sends = AtomicU32::new(0);
+            let answer = call_repeatable_within(
+                Duration::from_secs(5),
+                "lnd",
+                "GetInfo",
+                failing_once(first, &sends),
+            )
+            .await;
+            assert_eq!(answer, Ok(7));
+            assert_eq!(sends.load(Ordering::SeqCst), 2);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeatable_call_is_not_repeated_after_the_nodes_own_error_or_a_second_failure() {
+        let sends = AtomicU32::new(0);
+        let answer = call_repeatable_within(
+            Duration::from_secs(5),
+            "lnd",
+            "GetInfo",
+            failing_once(CallFailure::Node(2), &sends),
+        )
+        .await;
+        assert_eq!(answer, Err(CallFailure::Node(2)));
+        assert_eq!(sends.load(Ordering::SeqCst), 1);
+
+        let sends = AtomicU32::new(0);
+        let answer: Result<u32, CallFailure<i32>> =
+            call_repeatable_within(Duration::from_secs(5), "lnd", "GetInfo", || {
+                sends.fetch_add(1, Ordering::SeqCst);
+                std::future::ready(Err(CallFailure::Lost("reset".into())))
+            })
+            .await;
+        assert_eq!(answer, Err(CallFailure::Lost("reset".into())));
+        assert_eq!(sends.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeatable_call_keeps_to_one_deadline_in_all() {
+        let sends = AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let answer: Result<(), CallFailure<i32>> =
+            call_repeatable_within(Duration::from_secs(5), "lnd", "GetInfo", || {
+                sends.fetch_add(1, Ordering::SeqCst);
+                async {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    Err(CallFailure::Lost("reset".into()))
+                }
+            })
+            .await;
+        assert_eq!(
+            answer,
+            Err(CallFailure::deadline(
+                "lnd",
+                "GetInfo",
+                Duration::from_secs(2)
+            ))
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+        assert_eq!(sends.load(Ordering::SeqCst), 2);
+
+        let sends = AtomicU32::new(0);
+        let answer: Result<(), CallFailure<i32>> =
+            call_repeatable_within(Duration::from_secs(5), "lnd", "GetInfo", || {
+                sends.fetch_add(1, Ordering::SeqCst);
+                async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok(())
+                }
+            })
+            .await;
+        assert_eq!(
+            answer,
+            Err(CallFailure::deadline(
+                "lnd",
+                "GetInfo",
+                Duration::from_secs(5)
+            ))
+        );
+        assert_eq!(
+            sends.load(Ordering::SeqCst),
+            1,
+            "no time was left to repeat it"
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_past_its_deadline_is_lost_not_refused() {

@@ -16,7 +16,11 @@
 //! subscription. lnd's `settle_index` 0 means "no backlog", so "after settle index 0" (nothing
 //! settled yet) cannot be asked of `SubscribeInvoices`: the stream subscribes live first, catches
 //! up with `ListInvoices`, and lists once more when lnd first answers the subscription (which
-//! proves it in place), dropping what it already delivered.
+//! proves it in place), dropping what it already delivered. Until lnd answers, the subscription
+//! may not be in place yet: an invoice settled between the catch-up and its arrival is in no
+//! backlog and no live update, and a quiet node would never answer. So while it waits, the
+//! stream lists again after [`QUIET_RELIST_FIRST`], then at doubling intervals up to
+//! [`QUIET_RELIST_MAX`].
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -31,7 +35,7 @@ use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, Wal
 
 use crate::client::{Transport, classify, lnd_error};
 use crate::mapping::reported_seconds;
-use crate::wallet::call;
+use crate::wallet::call_repeatable;
 
 /// Invoices read per `ListInvoices` page.
 const PAGE: u64 = 1_000;
@@ -73,18 +77,17 @@ async fn for_each_invoice(
     deadline: Duration,
     visit: impl FnMut(&lnrpc::Invoice) -> Result<(), WalletError>,
 ) -> Result<(), WalletError> {
-    let fetch = |offset| {
-        let mut client = client.clone();
-        async move {
-            let request = lnrpc::ListInvoiceRequest {
-                index_offset: offset,
-                num_max_invoices: PAGE,
-                ..lnrpc::ListInvoiceRequest::default()
-            };
-            call(deadline, "ListInvoices", client.list_invoices(request))
-                .await
-                .map_err(lnd_error)
-        }
+    let fetch = |offset| async move {
+        let request = lnrpc::ListInvoiceRequest {
+            index_offset: offset,
+            num_max_invoices: PAGE,
+            ..lnrpc::ListInvoiceRequest::default()
+        };
+        call_repeatable(deadline, "ListInvoices", client, |mut client| async move {
+            client.list_invoices(request).await
+        })
+        .await
+        .map_err(lnd_error)
     };
     walk_pages(fetch, BOUNDS.listed, visit).await
 }
@@ -231,6 +234,12 @@ enum State {
     Ended,
 }
 
+/// The first wait before a stream from settle index 0 lists again, while lnd has not answered
+/// its subscription.
+pub(crate) const QUIET_RELIST_FIRST: Duration = Duration::from_secs(1);
+/// The longest wait between those listings.
+pub(crate) const QUIET_RELIST_MAX: Duration = Duration::from_secs(30);
+
 struct Subscription {
     /// The `SubscribeInvoices` call, answered (headers) with lnd's first message only.
     opening: Option<tokio::task::JoinHandle<Result<Streaming<lnrpc::Invoice>, tonic::Status>>>,
@@ -238,9 +247,17 @@ struct Subscription {
     /// Settled invoices found by the catch-up, oldest first, delivered before live ones.
     caught_up: VecDeque<lnrpc::Invoice>,
     last_settle_index: u64,
-    /// For a stream from 0: list once more when lnd first answers the subscription, which proves
-    /// it is in place, so that nothing settled between the first listing and then is missed.
-    relist: Option<(Box<LightningClient<Transport>>, Duration)>,
+    /// For a stream from 0: list again until lnd first answers the subscription, which proves it
+    /// is in place, and once more then, so that nothing settled between the first listing and
+    /// then is missed.
+    relist: Option<Relist>,
+}
+
+struct Relist {
+    client: Box<LightningClient<Transport>>,
+    deadline: Duration,
+    /// How long to wait for lnd's first answer before listing again.
+    every: Duration,
 }
 
 impl Drop for Subscription {
@@ -284,35 +301,39 @@ impl Subscription {
             return Ok(());
         }
         self.caught_up = settled_after(client, deadline, 0).await?.into();
-        self.relist = Some((Box::new(client.clone()), deadline));
+        self.relist = Some(Relist {
+            client: Box::new(client.clone()),
+            deadline,
+            every: QUIET_RELIST_FIRST,
+        });
+        Ok(())
+    }
+
+    /// For a stream from 0, lists what settled after the last delivered invoice into
+    /// `caught_up`; `last` ends the listing once the subscription is known to be in place.
+    async fn list_again(&mut self, last: bool) -> Result<(), WalletError> {
+        let Some(relist) = self.relist.as_ref() else {
+            return Ok(());
+        };
+        let after = self.last_settle_index;
+        self.caught_up = settled_after(&relist.client, relist.deadline, after)
+            .await?
+            .into();
+        if last {
+            self.relist = None;
+        }
         Ok(())
     }
 
     async fn message(&mut self) -> Result<lnrpc::Invoice, WalletError> {
-        if let Some(invoice) = self.caught_up.pop_front() {
-            return Ok(invoice);
-        }
-        if let Some(opening) = self.opening.as_mut() {
-            let opened = opening.await;
-            self.opening = None;
-            match opened {
-                Ok(Ok(stream)) => {
-                    self.stream = Some(stream);
-                    if let Some((client, deadline)) = self.relist.take() {
-                        let after = self.last_settle_index;
-                        self.caught_up = settled_after(&client, deadline, after).await?.into();
-                        if let Some(invoice) = self.caught_up.pop_front() {
-                            return Ok(invoice);
-                        }
-                    }
-                }
-                Ok(Err(status)) => return Err(ended(lnd_error(classify(status)))),
-                Err(_) => {
-                    return Err(WalletError::unavailable(
-                        "the invoice subscription task ended",
-                    ));
-                }
+        loop {
+            if let Some(invoice) = self.caught_up.pop_front() {
+                return Ok(invoice);
             }
+            if self.opening.is_none() {
+                break;
+            }
+            self.await_opening().await?;
         }
         let Some(stream) = self.stream.as_mut() else {
             return Err(WalletError::unavailable("the invoice subscription ended"));
@@ -323,6 +344,39 @@ impl Subscription {
                 "lnd ended the invoice subscription",
             )),
             Err(status) => Err(ended(lnd_error(classify(status)))),
+        }
+    }
+
+    /// Waits for lnd's first answer to the subscription, listing again meanwhile (a stream from
+    /// 0) each time the wait runs out; once it answers, lists a last time.
+    async fn await_opening(&mut self) -> Result<(), WalletError> {
+        let Some(opening) = self.opening.as_mut() else {
+            return Ok(());
+        };
+        let opened = match self.relist.as_mut() {
+            Some(relist) => match tokio::time::timeout(relist.every, opening).await {
+                Ok(opened) => opened,
+                Err(_) => {
+                    relist.every = relist.every.saturating_mul(2).min(QUIET_RELIST_MAX);
+                    tracing::debug!(
+                        after = self.last_settle_index,
+                        "lnd has not answered the invoice subscription yet: listing settlements"
+                    );
+                    return self.list_again(false).await;
+                }
+            },
+            None => opening.await,
+        };
+        self.opening = None;
+        match opened {
+            Ok(Ok(stream)) => {
+                self.stream = Some(stream);
+                self.list_again(true).await
+            }
+            Ok(Err(status)) => Err(ended(lnd_error(classify(status)))),
+            Err(_) => Err(WalletError::unavailable(
+                "the invoice subscription task ended",
+            )),
         }
     }
 

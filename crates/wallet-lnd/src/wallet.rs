@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 use tonic::{Code, Status};
 use wallet_core::amount::{MAX_MONEY_MSAT, sat_to_msat};
 use wallet_core::bolt11::Currency;
-use wallet_core::call::call_within;
+use wallet_core::call::{call_repeatable_within, call_within};
 use wallet_core::pay::{Payments, payment_status};
 use wallet_core::untrusted::server_text;
 use wallet_core::{
@@ -64,6 +64,31 @@ where
         call.await
             .map(tonic::Response::into_inner)
             .map_err(classify)
+    })
+    .await
+}
+
+/// Runs a call that is safe to send twice (see [`call_repeatable_within`]) within `deadline`:
+/// `send` makes the request on a clone of `client`, once more if the transport failed.
+pub(crate) async fn call_repeatable<C, T, F, Fut>(
+    deadline: Duration,
+    what: &str,
+    client: &C,
+    send: F,
+) -> Result<T, CallFailure>
+where
+    C: Clone,
+    F: Fn(C) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    call_repeatable_within(deadline, "lnd", what, || {
+        let reply = send(client.clone());
+        async move {
+            reply
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(classify)
+        }
     })
     .await
 }
@@ -134,11 +159,11 @@ impl LndWallet {
     }
 
     async fn get_info(&self, deadline: Duration) -> Result<lnrpc::GetInfoResponse, WalletError> {
-        let mut client = self.inner.clients.lightning.clone();
-        call(
+        call_repeatable(
             deadline,
             "GetInfo",
-            client.get_info(lnrpc::GetInfoRequest {}),
+            &self.inner.clients.lightning,
+            |mut client| async move { client.get_info(lnrpc::GetInfoRequest {}).await },
         )
         .await
         .map_err(lnd_error)
@@ -168,14 +193,21 @@ impl LndWallet {
         deadline: Duration,
     ) -> Result<Option<lnrpc::Payment>, CallFailure> {
         let started = tokio::time::Instant::now();
-        let mut router = self.inner.clients.router.clone();
         let request = TrackPaymentRequest {
             payment_hash: payment_hash.as_bytes().to_vec(),
             no_inflight_updates: false,
         };
-        let mut stream = match call(deadline, "TrackPaymentV2", router.track_payment_v2(request))
-            .await
-        {
+        let opened = call_repeatable(
+            deadline,
+            "TrackPaymentV2",
+            &self.inner.clients.router,
+            |mut router| {
+                let request = request.clone();
+                async move { router.track_payment_v2(request).await }
+            },
+        )
+        .await;
+        let mut stream = match opened {
             Ok(stream) => stream,
             Err(CallFailure::Node(status)) if status.code() == Code::NotFound => return Ok(None),
             Err(failure) => return Err(failure),
@@ -204,11 +236,15 @@ impl Wallet for LndWallet {
     }
 
     async fn status(&self) -> Result<StatusResponse, WalletError> {
-        let mut client = self.inner.clients.lightning.clone();
-        let balance = call(
+        let balance = call_repeatable(
             self.timeout(),
             "ChannelBalance",
-            client.channel_balance(lnrpc::ChannelBalanceRequest {}),
+            &self.inner.clients.lightning,
+            |mut client| async move {
+                client
+                    .channel_balance(lnrpc::ChannelBalanceRequest {})
+                    .await
+            },
         )
         .await
         .map_err(lnd_error)?;
@@ -246,10 +282,18 @@ impl Wallet for LndWallet {
                 .map_or(DEFAULT_EXPIRY_SECS, |expiry| to_i64(expiry.as_secs())),
             ..lnrpc::Invoice::default()
         };
-        let mut client = self.inner.clients.lightning.clone();
-        let added = call(self.timeout(), "AddInvoice", client.add_invoice(invoice))
-            .await
-            .map_err(lnd_error)?;
+        // A second copy is harmless: lnd makes a new preimage for it, and the first stays unpaid.
+        let added = call_repeatable(
+            self.timeout(),
+            "AddInvoice",
+            &self.inner.clients.lightning,
+            |mut client| {
+                let invoice = invoice.clone();
+                async move { client.add_invoice(invoice).await }
+            },
+        )
+        .await
+        .map_err(lnd_error)?;
         let r_hash = PaymentHash::from_slice(&added.r_hash)
             .map_err(|_| WalletError::backend(None, "lnd returned an invoice without r_hash"))?;
         request.issued("lnd", added.payment_request, Some(r_hash))
@@ -266,18 +310,21 @@ impl Wallet for LndWallet {
         &self,
         checking_id: &PaymentHash,
     ) -> Result<InvoiceStatus, WalletError> {
-        let mut client = self.inner.clients.lightning.clone();
         let request = lnrpc::PaymentHash {
             r_hash: checking_id.as_bytes().to_vec(),
             ..lnrpc::PaymentHash::default()
         };
-        match call(
+        let looked_up = call_repeatable(
             self.timeout(),
             "LookupInvoice",
-            client.lookup_invoice(request),
+            &self.inner.clients.lightning,
+            |mut client| {
+                let request = request.clone();
+                async move { client.lookup_invoice(request).await }
+            },
         )
-        .await
-        {
+        .await;
+        match looked_up {
             Ok(invoice) => {
                 mapping::invoice_status(checking_id, &invoice, wallet_core::time::unix_now())
             }
@@ -408,11 +455,15 @@ impl Wallet for LndWallet {
     }
 
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
-        let mut client = self.inner.clients.lightning.clone();
-        let channels = call(
+        let channels = call_repeatable(
             self.timeout(),
             "ListChannels",
-            client.list_channels(lnrpc::ListChannelsRequest::default()),
+            &self.inner.clients.lightning,
+            |mut client| async move {
+                client
+                    .list_channels(lnrpc::ListChannelsRequest::default())
+                    .await
+            },
         )
         .await
         .map_err(lnd_error)?;
@@ -441,11 +492,11 @@ impl Wallet for LndWallet {
     }
 
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
-        let mut client = self.inner.clients.lightning.clone();
-        let peers = call(
+        let peers = call_repeatable(
             self.timeout(),
             "ListPeers",
-            client.list_peers(lnrpc::ListPeersRequest::default()),
+            &self.inner.clients.lightning,
+            |mut client| async move { client.list_peers(lnrpc::ListPeersRequest::default()).await },
         )
         .await
         .map_err(lnd_error)?;

@@ -6,8 +6,12 @@
 
 mod support;
 
+use std::time::Duration;
+
+use futures::StreamExt;
+use lnd_sim::ScriptedReply;
 use support::SimulatedLnd;
-use wallet_core::{InvoiceRequest, PayInvoiceRequest, Wallet, WalletError};
+use wallet_core::{InvoiceRequest, PayInvoiceRequest, StreamCursor, Wallet, WalletError};
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
 
 #[tokio::test]
@@ -210,4 +214,77 @@ async fn a_reply_larger_than_the_cap_is_not_read_and_the_error_says_so() {
     );
     // The uncapped wallet reads the same answer.
     assert!(wallet.paid_invoices_cursor().await.is_ok());
+}
+
+/// A restart kills the pooled connection; the first request written on it before the client
+/// noticed is lost although lnd is back. Calls that are safe to repeat go out once more on a
+/// fresh connection instead of failing (a race: many restarts make it show).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_safe_to_repeat_reach_lnd_right_after_it_restarted() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "restarting").await.unwrap();
+    let wallet = lnd.wallet().unwrap();
+    let created = wallet
+        .create_invoice(InvoiceRequest::new(1_000))
+        .await
+        .unwrap();
+    for round in 0..40 {
+        // An open stream keeps the connection busy, as an app's would.
+        let _stream = wallet.paid_invoices_stream(None).await.unwrap();
+        lnd.simulator.restart().await.unwrap();
+        let step = round % 3;
+        let answer = match step {
+            0 => wallet
+                .create_invoice(InvoiceRequest::new(1_000))
+                .await
+                .map(drop),
+            1 => wallet.status().await.map(drop),
+            _ => wallet
+                .get_invoice_status(&created.checking_id)
+                .await
+                .map(drop),
+        };
+        assert!(
+            answer.is_ok(),
+            "round {round}, call {step} right after a restart: {answer:?}"
+        );
+    }
+}
+
+/// A stream from settle index 0 cannot ask lnd for a backlog: an invoice settled after its
+/// catch-up listing but before the subscription is in place reaches it through no update, and a
+/// quiet node never answers. The stream lists again while lnd has not answered.
+#[tokio::test]
+async fn a_stream_from_nothing_settled_finds_a_settlement_its_subscription_never_reports() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "payee").await.unwrap();
+    let wallet = lnd.wallet().unwrap();
+    // The subscription arrives but lnd never answers it: as one in place only after the
+    // settlement, on a node where nothing happens afterwards.
+    lnd.simulator
+        .script_next("/lnrpc.Lightning/SubscribeInvoices", ScriptedReply::Silence);
+    let mut stream = wallet
+        .paid_invoices_stream(Some(StreamCursor::from_index(0)))
+        .await
+        .unwrap();
+    // The stream's first listing runs, then it waits for lnd's answer.
+    let nothing = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+    assert!(nothing.is_err(), "nothing was paid yet: {nothing:?}");
+    let created = wallet
+        .create_invoice(InvoiceRequest::new(3_000))
+        .await
+        .unwrap();
+    let payer = FakeWallet::new(network.add_node(NodeConfig::new("payer")).unwrap());
+    let paid = payer
+        .pay_invoice(PayInvoiceRequest::new(created.payment_request, 10_000))
+        .await
+        .unwrap();
+    assert!(paid.status.is_succeeded(), "{paid:?}");
+    let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the settlement within the relisting interval")
+        .expect("an item")
+        .unwrap();
+    assert_eq!(item.payment_hash, created.checking_id);
+    assert_eq!(item.amount_received_msat, 3_000);
 }
