@@ -26,6 +26,7 @@ pub(crate) fn run() -> Result<(), String> {
         cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     crate::corpus::run(&[])?;
+    crate::chaos::ci()?;
     crate::fuzz::run(&["--seconds".into(), "10".into()])?;
     crate::interop::run()?;
     crate::conformance::run(&["--backend".into(), "all".into()])

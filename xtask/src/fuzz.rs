@@ -1,7 +1,7 @@
 //! `cargo xtask fuzz`: the fuzz targets under `fuzz/`, each for a while, where a nightly
 //! toolchain with cargo-fuzz exists. Without one it says so and does nothing: the stable build
-//! never depends on nightly, and every input the fuzzers kept is replayed on stable by
-//! `hostile-input`'s tests anyway.
+//! never depends on nightly, and every input the fuzzers kept is replayed on stable by the tests
+//! of `hostile-input` (wallet-core's parsers) and `wallet-corpus` (the backends' answers).
 
 use std::process::Command;
 
@@ -15,6 +15,9 @@ const TARGETS: &[&str] = &[
     "server_text",
     "cursor",
     "amounts",
+    "cln_answer",
+    "lnd_reply",
+    "lnbits_answer",
 ];
 
 fn nightly_fuzz_available() -> bool {
@@ -40,7 +43,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         eprintln!(
             "==> fuzz: not run: no nightly toolchain with cargo-fuzz here (rustup toolchain \
              install nightly && cargo install cargo-fuzz); the kept inputs are replayed on \
-             stable by `cargo test -p hostile-input`"
+             stable by `cargo test -p hostile-input -p wallet-corpus`"
         );
         return Ok(());
     }

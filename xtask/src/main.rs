@@ -4,6 +4,7 @@
 //! cargo xtask ci                         fmt, clippy, tests, docs, conformance: what CI runs
 //! cargo xtask conformance [--backend B]  the conformance matrix (B: all, fake, lnbits, lnd, cln)
 //! cargo xtask corpus [--filter S]        the bad-input corpus: hostile answers and bad CLI input
+//! cargo xtask chaos [--payments N] ...   the randomized fault campaign, checked against the ledger
 //! cargo xtask fuzz [--seconds N]         the fuzz targets under fuzz/, where nightly and cargo-fuzz exist
 //! cargo xtask tidy                       architecture invariants no compiler checks
 //! cargo xtask cln-interop                cln-sim driven by pyln-client, Core Lightning's client
@@ -12,6 +13,7 @@
 //! ```
 
 mod bench;
+mod chaos;
 mod ci;
 mod cmd;
 mod conformance;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(&args[1..]),
         Some("corpus") => corpus::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("tidy") => tidy::run(),
@@ -60,6 +63,10 @@ tasks:
                               garbage, truncated, huge, hostile or no answers, and the CLI fed
                               bad arguments, settings and .env files; ends with
                               `N cases, N panics, N leaks, N unsafe, N hangs`
+  chaos [--backend fake] [--payments N] [--seed S] [--mutant M]
+                              the randomized fault campaign: payments and faults from a seeded
+                              schedule, checked against the fake network's ledger; ends with
+                              `TOTAL: N payments, N faults, N violations` (M: lost-answer-failed)
   fuzz [--seconds N] [--keep] each fuzz target under fuzz/ for N seconds (30) where a nightly
                               toolchain with cargo-fuzz exists; says so and does nothing elsewhere;
                               --keep adds what it finds to fuzz/corpus/ (to commit)

@@ -263,6 +263,13 @@ impl Daemon {
             .push_back(result);
     }
 
+    pub(crate) fn clear_scripted(&self) {
+        self.scripted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     /// The scripted result for this call of `method`, if one is queued.
     pub(crate) fn take_scripted(&self, method: &str) -> Option<Scripted> {
         let mut scripted = self.scripted.lock().unwrap_or_else(PoisonError::into_inner);

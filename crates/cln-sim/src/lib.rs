@@ -169,6 +169,11 @@ impl ClnSimulator {
         self.daemon.script(method, answer);
     }
 
+    /// Drops every scripted answer no call has used yet.
+    pub fn clear_scripted(&self) {
+        self.daemon.clear_scripted();
+    }
+
     /// Answers the next call of `method` with the error `code` and `message` as they are, doing
     /// nothing else.
     pub fn fail_next_with(&self, method: &str, code: i64, message: &str) {

@@ -282,6 +282,11 @@ impl LndSimulator {
     pub fn script_next(&self, path: &str, reply: ScriptedReply) {
         self.scripted.push(path, reply);
     }
+
+    /// Drops every scripted reply no call has used yet.
+    pub fn clear_scripted(&self) {
+        self.scripted.clear();
+    }
 }
 
 #[cfg(feature = "conformance")]

@@ -48,6 +48,13 @@ impl ScriptBook {
             .push_back(reply);
     }
 
+    pub(crate) fn clear(&self) {
+        self.queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     pub(crate) fn take(&self, path: &str) -> Option<ScriptedReply> {
         self.queued
             .lock()

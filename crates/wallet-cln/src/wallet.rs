@@ -478,22 +478,19 @@ impl Wallet for CoreLightningWallet {
                 .unwrap_or(0)
         };
         Ok(NodeInfo {
-            pubkey: info
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            // Anyone can set an alias: it is shown, so it is made safe to show.
+            // Whatever lightningd says is shown, so all of it is made safe to show (anyone can
+            // set an alias; a proxy or plugin can say anything).
+            pubkey: server_text(info.get("id").and_then(Value::as_str).unwrap_or_default()),
             alias: server_text(
                 info.get("alias")
                     .and_then(Value::as_str)
                     .unwrap_or_default(),
             ),
-            network: info
-                .get("network")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
+            network: server_text(
+                info.get("network")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
             block_height: number("blockheight"),
             num_peers: number("num_peers"),
             num_active_channels: number("num_active_channels"),

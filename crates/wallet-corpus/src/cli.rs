@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::case::{Case, Class, Expect, Observed};
 use crate::shapes::REPAINT;
-use crate::{Runnable, TempDir};
+use wallet_corpus::TempDir;
+
+use crate::Runnable;
 
 /// A process that outlives this is a hang.
 const PROCESS_DEADLINE: Duration = Duration::from_secs(25);

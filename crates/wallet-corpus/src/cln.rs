@@ -13,7 +13,9 @@ use wallet_fake::{FakeNetwork, NodeConfig};
 use crate::case::{Class, Expect, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::{REPAINT, spoiled};
-use crate::{Runnable, TempDir};
+use wallet_corpus::TempDir;
+
+use crate::Runnable;
 
 /// A method `wallet-cln` calls, in the wallet call that makes it.
 struct Request {
@@ -370,4 +372,16 @@ async fn run(index: usize, class: Class) -> Result<(crate::case::Observed, Vec<S
     }
     let observed = crate::ops::run(wallet, request.op, &targets).await;
     Ok((observed, targets.secrets()))
+}
+
+/// Well-formed answers to the calls the fuzz harness scripts: its seeds.
+pub(crate) fn fuzz_seeds(targets: &Targets) -> Vec<(Op, Vec<u8>)> {
+    REQUESTS
+        .iter()
+        .filter(|request| !request.dispatch)
+        .map(|request| {
+            let answer = (request.shape)(targets);
+            (request.op, answer.to_string().into_bytes())
+        })
+        .collect()
 }

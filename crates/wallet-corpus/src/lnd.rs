@@ -14,7 +14,9 @@ use wallet_lnd::{LndConfig, LndWallet};
 use crate::case::{Class, Expect, Observed, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::REPAINT;
-use crate::{Runnable, TempDir};
+use wallet_corpus::TempDir;
+
+use crate::Runnable;
 
 /// The numbers and hash a well-formed answer carries, spoiled per class.
 #[derive(Clone)]
@@ -568,4 +570,14 @@ async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), Stri
     let mut all = targets.secrets();
     all.extend(secrets);
     Ok((observed, all))
+}
+
+/// Well-formed answers to the calls the fuzz harness scripts: its seeds.
+pub(crate) fn fuzz_seeds(targets: &Targets) -> Vec<(Op, Vec<u8>)> {
+    let fill = Fill::for_class(Class::Garbage);
+    REQUESTS
+        .iter()
+        .filter(|request| !request.dispatch)
+        .map(|request| (request.op, (request.shape)(targets, &fill)))
+        .collect()
 }

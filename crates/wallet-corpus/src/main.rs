@@ -14,10 +14,11 @@ mod cln;
 mod lnbits;
 mod lnd;
 mod ops;
+mod seeds;
 mod shapes;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -35,30 +36,6 @@ const CASE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Cases run at once: most wait on timeouts, not on the CPU.
 const CONCURRENCY: usize = 16;
-
-/// A directory removed when dropped.
-pub(crate) struct TempDir(PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(prefix: &str) -> Result<Self, String> {
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).map_err(|err| err.to_string())?;
-        let path =
-            std::env::temp_dir().join(format!("{prefix}-{}", wallet_core::hex::encode(&suffix)));
-        std::fs::create_dir_all(&path).map_err(|err| err.to_string())?;
-        Ok(Self(path))
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn run_case(runnable: &Runnable) -> (Observed, Vec<String>) {
     let run = (runnable.1)();
@@ -94,6 +71,22 @@ async fn main() -> ExitCode {
         .position(|arg| arg == "--filter")
         .and_then(|at| args.get(at + 1))
         .cloned();
+    if let Some(dir) = args
+        .iter()
+        .position(|arg| arg == "--fuzz-seeds")
+        .and_then(|at| args.get(at + 1))
+    {
+        return match seeds::write(Path::new(dir)).await {
+            Ok(written) => {
+                println!("{written} seed inputs in {dir}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("cannot write the fuzz seeds: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let list = args.iter().any(|arg| arg == "--list");
     // Every case's outcome, not only the failures: for writing expectations from the contract
     // and then checking what the code does.

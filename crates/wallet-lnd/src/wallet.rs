@@ -439,13 +439,14 @@ impl Wallet for LndWallet {
         let info = self.get_info(self.timeout()).await?;
         let balance = self.status().await?;
         Ok(NodeInfo {
-            pubkey: info.identity_pubkey,
-            // Anyone can set an alias: it is shown, so it is made safe to show.
+            // Whatever lnd says is shown, so all of it is made safe to show (anyone can set an
+            // alias; a proxy can say anything).
+            pubkey: server_text(&info.identity_pubkey),
             alias: server_text(&info.alias),
             network: info
                 .chains
                 .first()
-                .map(|chain| chain.network.clone())
+                .map(|chain| server_text(&chain.network))
                 .unwrap_or_default(),
             block_height: info.block_height,
             num_peers: info.num_peers,

@@ -1,0 +1,98 @@
+//! `wallet-chaos --backend fake --payments N --seed S [--mutant NAME]`: runs one campaign and
+//! prints its counts per invariant, then `TOTAL: <payments> payments, <faults> faults,
+//! <violations> violations`; exits non-zero on any violation.
+
+use std::process::ExitCode;
+
+use wallet_chaos::{Config, Invariant, Mutant};
+
+fn value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|arg| arg == flag)
+        .and_then(|at| args.get(at + 1))
+        .map(String::as_str)
+}
+
+fn number(args: &[String], flag: &str, default: u64) -> Result<u64, String> {
+    value(args, flag).map_or(Ok(default), |text| {
+        text.parse()
+            .map_err(|_| format!("{flag} takes a whole number, not {text:?}"))
+    })
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("wallet-chaos: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `Ok(true)` when the campaign found nothing.
+fn run(args: &[String]) -> Result<bool, String> {
+    let backend = value(args, "--backend").unwrap_or("fake");
+    if backend != "fake" {
+        return Err(format!(
+            "--backend {backend}: only the fake backend's campaign exists so far"
+        ));
+    }
+    let mut config = Config::new(number(args, "--payments", 200)?, number(args, "--seed", 1)?);
+    config.fault_percent = number(args, "--fault-percent", config.fault_percent)?;
+    config.duplicate_percent = number(args, "--duplicate-percent", config.duplicate_percent)?;
+    config.retry_percent = number(args, "--retry-percent", config.retry_percent)?;
+    config.mutant = value(args, "--mutant")
+        .map(str::parse::<Mutant>)
+        .transpose()?;
+    eprintln!(
+        "chaos: fake backend, {} payments, seed {}{}",
+        config.payments,
+        config.seed,
+        config
+            .mutant
+            .map_or(String::new(), |mutant| format!(", mutant {mutant:?}"))
+    );
+    let started = std::time::Instant::now();
+    let report = wallet_chaos::run(&config)?;
+    for violation in report.violations.0.iter().take(20) {
+        println!("VIOLATION {violation}");
+    }
+    if let Some(first) = report.violations.0.first() {
+        println!(
+            "seed {} replays it; the last steps up to step {}:",
+            config.seed, first.step
+        );
+        let before: Vec<_> = report
+            .trace
+            .iter()
+            .filter(|(step, _)| *step <= first.step)
+            .collect();
+        for (step, line) in before.iter().skip(before.len().saturating_sub(12)) {
+            println!("  step {step}: {line}");
+        }
+    }
+    for invariant in Invariant::ALL {
+        println!(
+            "{:<28} {} violations",
+            invariant.name(),
+            report.violations.count(invariant)
+        );
+    }
+    println!(
+        "fake: {} payments, {} faults, {} violations (in {:.1} s)",
+        report.payments,
+        report.faults,
+        report.violations.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "TOTAL: {} payments, {} faults, {} violations",
+        report.payments,
+        report.faults,
+        report.violations.len()
+    );
+    Ok(report.violations.is_empty())
+}
