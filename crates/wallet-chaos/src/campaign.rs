@@ -1,7 +1,11 @@
-//! One seeded campaign on the fake network: a payee issues invoices, two wallet instances on one
-//! payer node (as two processes would be) pay them, alone, concurrently or again, while faults
-//! are set on the nodes; after every payment and at the end the oracle compares what the wallets
-//! said with the ledger (the fake network's own records, never a `Wallet` call).
+//! One campaign on the fake network: a payee issues invoices (some amountless, some hold
+//! invoices), two wallet instances on one payer node (as two processes would be) pay them, alone,
+//! concurrently or again, while faults are set on the nodes; after every step and at the end the
+//! oracle compares what the wallets said with the ledger (the fake network's own records, never
+//! a `Wallet` call).
+//!
+//! It runs on a current-thread runtime with paused time: a schedule replays the same way, and a
+//! ledger read in the same poll as an answer sees the ledger as the answer came.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,8 +14,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use wallet_core::supervisor::{SupervisedStream, SupervisorConfig};
 use wallet_core::{
-    FailureReason, InvoiceRequest, PayError, PayInvoiceRequest, PaymentHash, PaymentResponse,
-    PaymentStatus, Wallet,
+    FailureReason, HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, PayError, PayInvoiceRequest,
+    PaymentHash, PaymentResponse, PaymentStatus, Preimage, Wallet, sha256,
 };
 use wallet_fake::{
     FakeInvoiceState, FakeNetwork, FakeNode, FakePaymentState, FakeWallet, NodeConfig, Release,
@@ -19,23 +23,21 @@ use wallet_fake::{
 
 use crate::mutant::{LostAnswerFailed, Mutant};
 use crate::oracle::{Invariant, Violations};
-use crate::rng::Rng;
+use crate::plan::{Fault, Rates, Step, Target};
 
 /// What a campaign runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Payments to make (retries and duplicates of one invoice count once).
+    /// Payment steps to make (a step paid by several calls at once counts once here).
     pub payments: u64,
     /// The seed of the schedule.
     pub seed: u64,
-    /// The chance, in percent, that a payment meets a fault.
-    pub fault_percent: u64,
-    /// The chance, in percent, that a payment is paid by several tasks at once.
-    pub duplicate_percent: u64,
-    /// The chance, in percent, that a payment is a retry of an earlier one.
-    pub retry_percent: u64,
+    /// How often each kind of step and fault comes.
+    pub rates: Rates,
     /// A deliberately broken wallet to run against, which the campaign must catch.
     pub mutant: Option<Mutant>,
+    /// Prints a progress line to stderr every tenth of the schedule.
+    pub progress: bool,
 }
 
 impl Config {
@@ -44,10 +46,9 @@ impl Config {
         Self {
             payments,
             seed,
-            fault_percent: 35,
-            duplicate_percent: 15,
-            retry_percent: 15,
+            rates: Rates::default(),
             mutant: None,
+            progress: false,
         }
     }
 }
@@ -55,14 +56,12 @@ impl Config {
 /// What a campaign did and found.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// Payments made (`pay_invoice` calls).
+    /// `pay_invoice` calls made.
     pub payments: u64,
     /// Faults set.
     pub faults: u64,
     /// Every broken invariant, with the step and what was seen.
     pub violations: Violations,
-    /// What each step did, by step, for a violation's trace.
-    pub trace: Vec<(u64, String)>,
 }
 
 /// Each payment's budget: the fake node answers within it unless a fault stalls it.
@@ -73,39 +72,10 @@ const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 const DELIVERY_BOUND: Duration = Duration::from_secs(10);
 const MAX_FEE_MSAT: u64 = 10_000;
 
-/// The faults a payment can meet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fault {
-    /// The payment goes ahead; its answer never reaches the wallet.
-    LostAnswer,
-    /// The payment stays in flight until a later step settles or fails it.
-    Stall,
-    /// The node fails the payment for good.
-    Fail,
-    /// The first HTLC fails at a hop; the node retries and pays.
-    RouteFailureThenSuccess,
-    /// Settlement takes longer than usual (within the budget).
-    SlowSettlement,
-    /// The payer node is unreachable for this payment.
-    Offline,
-    /// The payee node restarts: its streams drop.
-    PayeeRestart,
-}
-
-const FAULTS: [Fault; 7] = [
-    Fault::LostAnswer,
-    Fault::Stall,
-    Fault::Fail,
-    Fault::RouteFailureThenSuccess,
-    Fault::SlowSettlement,
-    Fault::Offline,
-    Fault::PayeeRestart,
-];
-
 struct Issued {
     hash: PaymentHash,
     bolt11: String,
-    /// `None` for an amountless invoice: the payer names the amount.
+    /// What the payer names: `Some` for an amountless invoice.
     pay_amount_msat: Option<u64>,
 }
 
@@ -117,21 +87,30 @@ struct World {
     payers: [Arc<dyn Wallet>; 2],
     payee_wallet: Arc<dyn Wallet>,
     delivered: Arc<Mutex<Vec<PaymentHash>>>,
+    issued: Vec<Issued>,
     stalled: Vec<PaymentHash>,
+    open_holds: Vec<Preimage>,
+    holds_made: u64,
+    report: Report,
 }
 
-/// Runs the campaign on a current-thread runtime with paused time, so that a seed replays the
-/// same schedule.
+/// Runs the schedule `config` makes.
 pub fn run(config: &Config) -> Result<Report, String> {
+    let steps = crate::plan::make(config.payments, config.seed, &config.rates);
+    execute(&steps, config)
+}
+
+/// Runs `steps` on a fresh network.
+pub fn execute(steps: &[Step], config: &Config) -> Result<Report, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .map_err(|err| err.to_string())?;
-    runtime.block_on(campaign(config))
+    runtime.block_on(campaign(steps, config))
 }
 
-async fn campaign(config: &Config) -> Result<Report, String> {
+async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
     let network = FakeNetwork::new();
     let payer = network
         .add_node(NodeConfig::new("chaos-payer").balance_msat(u64::MAX / 4))
@@ -143,12 +122,19 @@ async fn campaign(config: &Config) -> Result<Report, String> {
         let wallet = FakeWallet::new(node.clone());
         match config.mutant {
             Some(Mutant::LostAnswerFailed) => Arc::new(LostAnswerFailed(wallet)),
-            None => Arc::new(wallet),
+            Some(Mutant::NoDedupe) | None => Arc::new(wallet),
         }
     };
     let payee_wallet: Arc<dyn Wallet> = Arc::new(FakeWallet::new(payee.clone()));
     let delivered = Arc::new(Mutex::new(Vec::new()));
-    let collector = tokio::spawn(collect(Arc::clone(&payee_wallet), Arc::clone(&delivered)));
+    let collector = if config.mutant == Some(Mutant::NoDedupe) {
+        tokio::spawn(crate::mutant::collect_without_dedupe(
+            Arc::clone(&payee_wallet),
+            Arc::clone(&delivered),
+        ))
+    } else {
+        tokio::spawn(collect(Arc::clone(&payee_wallet), Arc::clone(&delivered)))
+    };
     // Let the stream pin its start before anything is paid.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut world = World {
@@ -157,71 +143,125 @@ async fn campaign(config: &Config) -> Result<Report, String> {
         payee,
         payee_wallet,
         delivered,
+        issued: Vec::new(),
         stalled: Vec::new(),
+        open_holds: Vec::new(),
+        holds_made: config.seed.wrapping_mul(1_000_003),
+        report: Report::default(),
     };
-    let mut rng = Rng::new(config.seed);
-    let mut report = Report::default();
-    let mut issued: Vec<Issued> = Vec::new();
-    for step in 0..config.payments {
-        let retry = !issued.is_empty() && rng.chance(config.retry_percent);
-        let index = if retry {
-            usize::try_from(rng.below(issued.len() as u64)).map_err(|err| err.to_string())?
-        } else {
-            issued.push(issue(&world, &mut rng).await?);
-            issued.len() - 1
-        };
-        let target = &issued[index];
-        let fault = rng
-            .chance(config.fault_percent)
-            .then(|| FAULTS[usize::try_from(rng.below(FAULTS.len() as u64)).unwrap_or(0)]);
-        if fault.is_some() {
-            report.faults += 1;
+    let tenth = (steps.len() / 10).max(1);
+    for (at, step) in steps.iter().enumerate() {
+        if config.progress && at > 0 && at % tenth == 0 {
+            eprintln!(
+                "chaos: step {at}/{}: {} payments, {} faults, {} violations so far",
+                steps.len(),
+                world.report.payments,
+                world.report.faults,
+                world.report.violations.len()
+            );
         }
-        let copies = if rng.chance(config.duplicate_percent) {
-            2 + rng.below(2)
-        } else {
-            1
-        };
-        report.trace.push((
-            step,
-            format!(
-                "pay {} {}x{copies}{}",
-                short(&target.hash),
-                if retry { "again " } else { "" },
-                fault.map_or(String::new(), |fault| format!(" with {fault:?}"))
-            ),
-        ));
-        pay_and_check(
-            &mut world,
-            target,
-            fault,
-            copies,
-            &mut rng,
-            step,
-            &mut report,
-        )
-        .await;
-        report.payments += copies;
-        // Some stalled payments end at a later step: late settlements and late failures.
-        if !world.stalled.is_empty() && rng.chance(30) {
-            let at = usize::try_from(rng.below(world.stalled.len() as u64)).unwrap_or(0);
-            let hash = world.stalled.swap_remove(at);
-            let release = if rng.chance(70) {
-                Release::Succeed
-            } else {
-                Release::Fail(FailureReason::NoRoute)
-            };
-            report
-                .trace
-                .push((step, format!("release {} {release:?}", short(&hash))));
-            world.payer.control().release_payment(&hash, release);
+        let at = at as u64;
+        match step {
+            Step::Pay {
+                target,
+                fault,
+                instances,
+            } => {
+                let Some(index) = world.target(target).await? else {
+                    continue;
+                };
+                pay_and_check(&mut world, index, *fault, instances, at).await;
+            }
+            Step::Release { pick, succeed } => {
+                if let Some(hash) = take(&mut world.stalled, *pick) {
+                    let release = if *succeed {
+                        Release::Succeed
+                    } else {
+                        Release::Fail(FailureReason::NoRoute)
+                    };
+                    world.payer.control().release_payment(&hash, release);
+                }
+            }
+            Step::Lookup { pick, instance } => {
+                lookup_and_check(&mut world, *pick, *instance, at).await
+            }
+            Step::ResolveHold { pick, settle } => {
+                if let Some(preimage) = take(&mut world.open_holds, *pick) {
+                    // Refused when nothing is held yet (settle) or after the end: not the
+                    // payer's business, and the ledger says what happened.
+                    let _ = if *settle {
+                        world.payee_wallet.settle_hold_invoice(&preimage).await
+                    } else {
+                        world
+                            .payee_wallet
+                            .cancel_hold_invoice(&preimage.payment_hash())
+                            .await
+                    };
+                }
+            }
         }
-        check_ledger(&world, step, &mut report);
+        check_paid_once(&world.payer, at, &mut world.report);
     }
     quiesce(&mut world).await;
-    check_end(&world, config.payments, &mut report).await;
+    check_end(&mut world, steps.len() as u64).await;
     collector.abort();
-    Ok(report)
+    Ok(world.report)
+}
+
+/// Removes and returns the entry at `pick` modulo the length.
+fn take<T>(from: &mut Vec<T>, pick: u64) -> Option<T> {
+    if from.is_empty() {
+        return None;
+    }
+    let at = usize::try_from(pick % from.len() as u64).ok()?;
+    Some(from.swap_remove(at))
+}
+
+impl World {
+    /// The position of the invoice `target` names, issuing it if new; `None` when there is
+    /// none to pay again.
+    async fn target(&mut self, target: &Target) -> Result<Option<usize>, String> {
+        match target {
+            Target::Again { pick } => {
+                if self.issued.is_empty() {
+                    return Ok(None);
+                }
+                Ok(usize::try_from(pick % self.issued.len() as u64).ok())
+            }
+            Target::New {
+                amount_msat,
+                amountless,
+                hold,
+            } => {
+                let request = if *amountless {
+                    InvoiceRequest::amountless()
+                } else {
+                    InvoiceRequest::new(*amount_msat)
+                }
+                .memo("chaos");
+                let created = if *hold {
+                    self.holds_made = self.holds_made.wrapping_add(1);
+                    let preimage = Preimage::from_bytes(sha256(&self.holds_made.to_be_bytes()));
+                    self.open_holds.push(preimage);
+                    self.payee_wallet
+                        .create_hold_invoice(HoldInvoiceRequest {
+                            payment_hash: preimage.payment_hash(),
+                            invoice: request,
+                        })
+                        .await
+                } else {
+                    self.payee_wallet.create_invoice(request).await
+                }
+                .map_err(|err| format!("the payee cannot issue an invoice: {err}"))?;
+                self.issued.push(Issued {
+                    hash: created.checking_id,
+                    bolt11: created.payment_request,
+                    pay_amount_msat: amountless.then_some(*amount_msat),
+                });
+                Ok(Some(self.issued.len() - 1))
+            }
+        }
+    }
 }
 
 /// Collects what a supervised stream of `wallet` delivers.
@@ -242,32 +282,12 @@ async fn collect(wallet: Arc<dyn Wallet>, delivered: Arc<Mutex<Vec<PaymentHash>>
     }
 }
 
-async fn issue(world: &World, rng: &mut Rng) -> Result<Issued, String> {
-    let amount_msat = 1_000 + rng.below(50_000);
-    let amountless = rng.chance(20);
-    let request = if amountless {
-        InvoiceRequest::amountless()
-    } else {
-        InvoiceRequest::new(amount_msat)
-    };
-    let created = world
-        .payee_wallet
-        .create_invoice(request.memo("chaos"))
-        .await
-        .map_err(|err| format!("the payee cannot issue an invoice: {err}"))?;
-    Ok(Issued {
-        hash: created.checking_id,
-        bolt11: created.payment_request,
-        pay_amount_msat: amountless.then_some(amount_msat),
-    })
-}
-
 fn short(hash: &PaymentHash) -> String {
     hash.to_hex().chars().take(8).collect()
 }
 
 /// Every attempt the ledger holds for `hash` on the payer node; `None` while the node is
-/// offline (its records cannot be read then, and it can send nothing).
+/// offline (its records cannot be read then, and it sends nothing).
 fn attempts(payer: &FakeNode, hash: &PaymentHash) -> Option<Vec<FakePaymentState>> {
     let payments = payer.payments().ok()?;
     Some(
@@ -281,20 +301,25 @@ fn attempts(payer: &FakeNode, hash: &PaymentHash) -> Option<Vec<FakePaymentState
 
 async fn pay_and_check(
     world: &mut World,
-    target: &Issued,
+    index: usize,
     fault: Option<Fault>,
-    copies: u64,
-    rng: &mut Rng,
-    step: u64,
-    report: &mut Report,
+    instances: &[usize],
+    at: u64,
 ) {
+    let (hash, bolt11, pay_amount_msat) = {
+        let issued = &world.issued[index];
+        (issued.hash, issued.bolt11.clone(), issued.pay_amount_msat)
+    };
     let control = world.payer.control();
-    let before = attempts(&world.payer, &target.hash).map_or(0, |attempts| attempts.len());
+    let before = attempts(&world.payer, &hash).map_or(0, |attempts| attempts.len());
+    if fault.is_some() {
+        world.report.faults += 1;
+    }
     match fault {
         Some(Fault::LostAnswer) => control.lose_next_payment_answer(),
         Some(Fault::Stall) => {
             control.stall_next_payment();
-            world.stalled.push(target.hash);
+            world.stalled.push(hash);
         }
         Some(Fault::Fail) => control.fail_next_payment(FailureReason::NoRoute),
         Some(Fault::RouteFailureThenSuccess) => control.fail_next_attempts_temporarily(1),
@@ -304,25 +329,23 @@ async fn pay_and_check(
         None => {}
     }
     let mut calls = Vec::new();
-    for copy in 0..copies {
-        let which = usize::try_from((rng.next_u64() ^ copy) % 2).unwrap_or(0);
-        let wallet = Arc::clone(&world.payers[which]);
-        let mut request =
-            PayInvoiceRequest::new(target.bolt11.clone(), MAX_FEE_MSAT).timeout(PAY_TIMEOUT);
-        if let Some(amount) = target.pay_amount_msat {
+    for instance in instances {
+        let wallet = Arc::clone(&world.payers[instance % 2]);
+        let mut request = PayInvoiceRequest::new(bolt11.clone(), MAX_FEE_MSAT).timeout(PAY_TIMEOUT);
+        if let Some(amount) = pay_amount_msat {
             request = request.amount_msat(amount);
         }
         let payer = world.payer.clone();
-        let hash = target.hash;
         calls.push(tokio::spawn(async move {
             let answer =
                 tokio::time::timeout(PAY_TIMEOUT + DEADLINE_SLACK, wallet.pay_invoice(request))
                     .await;
-            // The ledger as the answer came: in the same poll, so nothing ran in between (a
-            // concurrent copy may pay after a failure was rightly reported).
+            // The ledger as the answer came: read in the same poll, so nothing ran in between
+            // (a concurrent copy may pay after a failure was rightly reported).
             (answer, attempts(&payer, &hash))
         }));
     }
+    world.report.payments += instances.len() as u64;
     let mut answers = Vec::new();
     for call in calls {
         answers.push(call.await);
@@ -330,34 +353,70 @@ async fn pay_and_check(
     if fault == Some(Fault::Offline) {
         control.set_offline(false);
     }
-    // Faults not consumed (the payment never reached the node) must not hit a later payment.
+    // A fault no payment consumed (none reached the node) must not hit a later payment.
     control.clear_next_failure();
-    let now = attempts(&world.payer, &target.hash).unwrap_or_default();
+    let now = attempts(&world.payer, &hash).unwrap_or_default();
     for answer in answers {
-        let (answer, ledger) = match answer {
+        let report = &mut world.report;
+        match answer {
             // Unreadable when the answer came: the node was offline and sent nothing since.
-            Ok((Ok(answer), ledger)) => (answer, ledger.unwrap_or_else(|| now.clone())),
-            Ok((Err(_), _)) => {
-                report.violations.add(
-                    Invariant::DeadlineKept,
-                    step,
-                    format!(
-                        "pay_invoice of {} outlived its deadline",
-                        short(&target.hash)
-                    ),
-                );
-                continue;
-            }
-            Err(join) => {
-                report.violations.add(
-                    Invariant::DeadlineKept,
-                    step,
-                    format!("pay_invoice of {} panicked: {join}", short(&target.hash)),
-                );
-                continue;
-            }
-        };
-        check_answer(&target.hash, &answer, &ledger, before, copies, step, report);
+            Ok((Ok(answer), ledger)) => check_answer(
+                &hash,
+                &answer,
+                &ledger.unwrap_or_else(|| now.clone()),
+                before,
+                instances.len(),
+                at,
+                report,
+            ),
+            Ok((Err(_), _)) => report.violations.add(
+                Invariant::DeadlineKept,
+                at,
+                format!("pay_invoice of {} outlived its deadline", short(&hash)),
+            ),
+            Err(join) => report.violations.add(
+                Invariant::DeadlineKept,
+                at,
+                format!("pay_invoice of {} panicked: {join}", short(&hash)),
+            ),
+        }
+    }
+}
+
+/// Whether the ledger shows money moving or moved: any attempt not failed.
+fn moving(ledger: &[FakePaymentState]) -> bool {
+    ledger
+        .iter()
+        .any(|state| !matches!(state, FakePaymentState::Failed { .. }))
+}
+
+fn check_status(
+    hash: &PaymentHash,
+    status: &PaymentStatus,
+    ledger: &[FakePaymentState],
+    at: u64,
+    report: &mut Report,
+) {
+    match status {
+        PaymentStatus::Failed { reason } if moving(ledger) => report.violations.add(
+            Invariant::FailedOnlyWhenFailed,
+            at,
+            format!(
+                "{} reported failed ({reason:?}) while the ledger shows {ledger:?}",
+                short(hash)
+            ),
+        ),
+        PaymentStatus::Succeeded { preimage, .. } if !hash.is_paid_by(preimage) => {
+            report.violations.add(
+                Invariant::SucceededWithProof,
+                at,
+                format!(
+                    "{} reported succeeded with another hash's preimage",
+                    short(hash)
+                ),
+            );
+        }
+        _ => {}
     }
 }
 
@@ -366,53 +425,63 @@ fn check_answer(
     answer: &Result<PaymentResponse, PayError>,
     ledger: &[FakePaymentState],
     attempts_before: usize,
-    copies: u64,
-    step: u64,
+    copies: usize,
+    at: u64,
     report: &mut Report,
 ) {
-    let moving = ledger
-        .iter()
-        .any(|state| !matches!(state, FakePaymentState::Failed { .. }));
     match answer {
-        Ok(PaymentResponse {
-            status: PaymentStatus::Failed { reason },
-            ..
-        }) if moving => report.violations.add(
-            Invariant::FailedOnlyWhenFailed,
-            step,
-            format!(
-                "{} reported failed ({reason:?}) while the ledger shows {ledger:?}",
-                short(hash)
-            ),
-        ),
-        Ok(PaymentResponse {
-            status: PaymentStatus::Succeeded { preimage, .. },
-            ..
-        }) if !hash.is_paid_by(preimage) => report.violations.add(
-            Invariant::SucceededWithProof,
-            step,
-            format!(
-                "{} reported succeeded with a preimage of another hash",
-                short(hash)
-            ),
-        ),
+        Ok(response) => check_status(hash, &response.status, ledger, at, report),
         // Only a lone call can be held to "nothing sent": a concurrent copy may have sent.
         Err(error) if copies == 1 && ledger.len() > attempts_before => report.violations.add(
             Invariant::ErrOnlyWhenNothingSent,
-            step,
+            at,
             format!(
                 "{} was an error ({error}) but the ledger shows a new attempt: {ledger:?}",
                 short(hash)
             ),
         ),
-        _ => {}
+        Err(_) => {}
     }
 }
 
-/// After every step: no hash paid twice.
-fn check_ledger(world: &World, step: u64, report: &mut Report) {
+/// A status lookup at a random moment, held to the same rules as a payment's answer; and the
+/// payee's view of the invoice, held to the payee's ledger.
+async fn lookup_and_check(world: &mut World, pick: u64, instance: usize, at: u64) {
+    if world.issued.is_empty() {
+        return;
+    }
+    let index = usize::try_from(pick % world.issued.len() as u64).unwrap_or(0);
+    let hash = world.issued[index].hash;
+    if let Ok(status) = world.payers[instance % 2].get_payment_status(&hash).await {
+        let ledger = attempts(&world.payer, &hash).unwrap_or_default();
+        check_status(&hash, &status, &ledger, at, &mut world.report);
+    }
+    if let Ok(InvoiceStatus::Paid { preimage, .. }) =
+        world.payee_wallet.get_invoice_status(&hash).await
+    {
+        let settled = world
+            .payee
+            .invoice(&hash)
+            .ok()
+            .flatten()
+            .is_some_and(|invoice| matches!(invoice.state, FakeInvoiceState::Settled { .. }));
+        if !settled || !hash.is_paid_by(&preimage) {
+            world.report.violations.add(
+                Invariant::SucceededWithProof,
+                at,
+                format!(
+                    "{} reported paid by the payee's wallet, not by its ledger",
+                    short(&hash)
+                ),
+            );
+        }
+    }
+}
+
+/// No hash paid twice, across both instances.
+fn check_paid_once(payer: &FakeNode, at: u64, report: &mut Report) {
     let mut succeeded: HashMap<PaymentHash, usize> = HashMap::new();
-    for payment in world.payer.payments().unwrap_or_default() {
+    for payment in payer.payments().unwrap_or_default() {
         let count = payment
             .attempts
             .iter()
@@ -424,14 +493,14 @@ fn check_ledger(world: &World, step: u64, report: &mut Report) {
         if count > 1 {
             report.violations.add(
                 Invariant::PaidOnce,
-                step,
+                at,
                 format!("{} was paid {count} times", short(&hash)),
             );
         }
     }
 }
 
-/// Ends every stalled payment and lets in-flight ones finish.
+/// Ends every stalled payment, settles every open hold invoice and lets in-flight payments end.
 async fn quiesce(world: &mut World) {
     for hash in world.stalled.drain(..) {
         world
@@ -439,10 +508,13 @@ async fn quiesce(world: &mut World) {
             .control()
             .release_payment(&hash, Release::Succeed);
     }
+    for preimage in world.open_holds.drain(..) {
+        let _ = world.payee_wallet.settle_hold_invoice(&preimage).await;
+    }
     tokio::time::sleep(PAY_TIMEOUT).await;
 }
 
-async fn check_end(world: &World, steps: u64, report: &mut Report) {
+async fn check_end(world: &mut World, at: u64) {
     let paid: Vec<PaymentHash> = world
         .payee
         .invoices()
@@ -451,30 +523,28 @@ async fn check_end(world: &World, steps: u64, report: &mut Report) {
         .filter(|invoice| matches!(invoice.state, FakeInvoiceState::Settled { .. }))
         .map(|invoice| invoice.payment_hash)
         .collect();
-    // The stream has a bound to deliver everything the ledger shows paid.
-    let deadline = tokio::time::Instant::now() + DELIVERY_BOUND;
-    while tokio::time::Instant::now() < deadline {
-        let delivered = world
+    let delivered = || {
+        world
             .delivered
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if paid.iter().all(|hash| delivered.contains(hash)) {
-            break;
-        }
+            .clone()
+    };
+    // The stream has a bound to deliver everything the ledger shows paid.
+    let deadline = tokio::time::Instant::now() + DELIVERY_BOUND;
+    while tokio::time::Instant::now() < deadline
+        && !paid.iter().all(|hash| delivered().contains(hash))
+    {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let delivered = world
-        .delivered
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let delivered = delivered();
+    let report = &mut world.report;
     for hash in &paid {
         let times = delivered.iter().filter(|seen| *seen == hash).count();
         if times != 1 {
             report.violations.add(
                 Invariant::DeliveredOnce,
-                steps,
+                at,
                 format!("{} paid, delivered {times} times", short(hash)),
             );
         }
@@ -483,19 +553,19 @@ async fn check_end(world: &World, steps: u64, report: &mut Report) {
         if !paid.contains(hash) {
             report.violations.add(
                 Invariant::DeliveredOnce,
-                steps,
+                at,
                 format!("{} delivered but not paid", short(hash)),
             );
         }
     }
-    check_ledger(world, steps, report);
+    check_paid_once(&world.payer, at, report);
     let ledger = world.payer.balance_msat().unwrap_or_default();
     for (which, wallet) in world.payers.iter().enumerate() {
         match wallet.status().await {
             Ok(status) if status.balance_msat == ledger => {}
-            other => report.violations.add(
+            other => world.report.violations.add(
                 Invariant::BalanceMatches,
-                steps,
+                at,
                 format!("payer instance {which} reports {other:?}, the ledger {ledger} msat"),
             ),
         }

@@ -41,9 +41,10 @@ fn run(args: &[String]) -> Result<bool, String> {
         ));
     }
     let mut config = Config::new(number(args, "--payments", 200)?, number(args, "--seed", 1)?);
-    config.fault_percent = number(args, "--fault-percent", config.fault_percent)?;
-    config.duplicate_percent = number(args, "--duplicate-percent", config.duplicate_percent)?;
-    config.retry_percent = number(args, "--retry-percent", config.retry_percent)?;
+    config.rates.fault = number(args, "--fault-percent", config.rates.fault)?;
+    config.rates.duplicate = number(args, "--duplicate-percent", config.rates.duplicate)?;
+    config.rates.retry = number(args, "--retry-percent", config.rates.retry)?;
+    config.progress = true;
     config.mutant = value(args, "--mutant")
         .map(str::parse::<Mutant>)
         .transpose()?;
@@ -56,22 +57,36 @@ fn run(args: &[String]) -> Result<bool, String> {
             .map_or(String::new(), |mutant| format!(", mutant {mutant:?}"))
     );
     let started = std::time::Instant::now();
-    let report = wallet_chaos::run(&config)?;
+    let steps = wallet_chaos::plan::make(config.payments, config.seed, &config.rates);
+    let report = wallet_chaos::execute(&steps, &config)?;
     for violation in report.violations.0.iter().take(20) {
         println!("VIOLATION {violation}");
     }
     if let Some(first) = report.violations.0.first() {
+        let upto = usize::try_from(first.step).unwrap_or(usize::MAX);
         println!(
-            "seed {} replays it; the last steps up to step {}:",
-            config.seed, first.step
+            "seed {} replays it; the steps before it ({} in all):",
+            config.seed,
+            upto.saturating_add(1).min(steps.len())
         );
-        let before: Vec<_> = report
-            .trace
+        let before = &steps[..upto.saturating_add(1).min(steps.len())];
+        for (at, step) in before
             .iter()
-            .filter(|(step, _)| *step <= first.step)
-            .collect();
-        for (step, line) in before.iter().skip(before.len().saturating_sub(12)) {
-            println!("  step {step}: {line}");
+            .enumerate()
+            .skip(before.len().saturating_sub(8))
+        {
+            println!("  step {at}: {step}");
+        }
+        if !args.iter().any(|arg| arg == "--no-shrink") {
+            let shrunk = wallet_chaos::shrink::shrink(before, &config, first.invariant);
+            println!(
+                "shrunk to {} steps that still break {}:",
+                shrunk.len(),
+                first.invariant.name()
+            );
+            for (at, step) in shrunk.iter().enumerate() {
+                println!("  {at}: {step}");
+            }
         }
     }
     for invariant in Invariant::ALL {

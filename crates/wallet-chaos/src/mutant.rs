@@ -1,6 +1,10 @@
 //! Deliberately broken wallets the campaign must catch: proof that its oracle can fail.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::StreamExt;
 
 use wallet_core::{
     Features, InvoiceRequest, InvoiceResponse, InvoiceStatus, PaidInvoiceStream, PayError,
@@ -14,18 +18,32 @@ use wallet_fake::FakeWallet;
 pub enum Mutant {
     /// A payment whose answer was lost (`Pending`) is reported `Failed`.
     LostAnswerFailed,
+    /// The paid-invoice supervisor without its de-duplication: each reconnect resumes from where
+    /// the stream started and passes on whatever comes.
+    NoDedupe,
 }
+
+/// Every mutant, by its command-line name.
+pub const MUTANTS: &[(&str, Mutant)] = &[
+    ("lost-answer-failed", Mutant::LostAnswerFailed),
+    ("no-dedupe", Mutant::NoDedupe),
+];
 
 impl FromStr for Mutant {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, String> {
-        match name {
-            "lost-answer-failed" => Ok(Self::LostAnswerFailed),
-            other => Err(format!(
-                "unknown mutant {other:?}: the campaign has lost-answer-failed"
-            )),
-        }
+        MUTANTS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, mutant)| *mutant)
+            .ok_or_else(|| {
+                let names: Vec<&str> = MUTANTS.iter().map(|(known, _)| *known).collect();
+                format!(
+                    "unknown mutant {name:?}: the campaign has {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -84,5 +102,30 @@ impl Wallet for LostAnswerFailed {
 
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
         self.0.paid_invoices_cursor().await
+    }
+}
+
+/// [`Mutant::NoDedupe`]'s collector: reconnects from the cursor it started at, with no
+/// de-duplication, for as long as it runs (the campaign aborts it).
+pub async fn collect_without_dedupe(
+    wallet: Arc<dyn Wallet>,
+    delivered: Arc<Mutex<Vec<PaymentHash>>>,
+) {
+    let start = loop {
+        match wallet.paid_invoices_cursor().await {
+            Ok(cursor) => break cursor,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    loop {
+        if let Ok(mut stream) = wallet.paid_invoices_stream(Some(start.clone())).await {
+            while let Some(Ok(paid)) = stream.next().await {
+                delivered
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(paid.payment_hash);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -36,3 +36,31 @@ fn a_wallet_that_reports_a_lost_answer_as_failed_is_caught_on_seed_1() {
         report.violations.0
     );
 }
+
+#[test]
+fn a_supervisor_without_de_duplication_is_caught_on_seed_1() {
+    let mut config = Config::new(300, 1);
+    config.mutant = Some(Mutant::NoDedupe);
+    let report = run(&config).expect("the campaign runs");
+    assert!(
+        report.violations.count(Invariant::DeliveredOnce) > 0,
+        "the mutant went unnoticed: {:?}",
+        report.violations.0
+    );
+}
+
+#[test]
+fn a_breaking_schedule_shrinks_to_fewer_steps_that_still_break_the_same_invariant() {
+    let mut config = Config::new(120, 1);
+    config.mutant = Some(Mutant::LostAnswerFailed);
+    let steps = wallet_chaos::plan::make(config.payments, config.seed, &config.rates);
+    let shrunk = wallet_chaos::shrink::shrink(&steps, &config, Invariant::FailedOnlyWhenFailed);
+    assert!(
+        shrunk.len() < steps.len() / 4,
+        "{} of {} steps",
+        shrunk.len(),
+        steps.len()
+    );
+    let report = wallet_chaos::execute(&shrunk, &config).expect("the campaign runs");
+    assert!(report.violations.count(Invariant::FailedOnlyWhenFailed) > 0);
+}
