@@ -63,10 +63,11 @@ tasks:
                               garbage, truncated, huge, hostile or no answers, and the CLI fed
                               bad arguments, settings and .env files; ends with
                               `N cases, N panics, N leaks, N unsafe, N hangs`
-  chaos [--backend fake] [--payments N] [--seed S] [--mutant M]
+  chaos [--backend B] [--payments N] [--seed S] [--mutant M] [--no-shrink]
                               the randomized fault campaign: payments and faults from a seeded
                               schedule, checked against the fake network's ledger; ends with
-                              `TOTAL: N payments, N faults, N violations` (M: lost-answer-failed)
+                              `TOTAL: N payments, N faults, N violations` (B: fake, lnd, cln,
+                              all; M: lost-answer-failed, no-dedupe)
   fuzz [--seconds N] [--keep] each fuzz target under fuzz/ for N seconds (30) where a nightly
                               toolchain with cargo-fuzz exists; says so and does nothing elsewhere;
                               --keep adds what it finds to fuzz/corpus/ (to commit)

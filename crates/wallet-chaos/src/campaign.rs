@@ -17,10 +17,9 @@ use wallet_core::{
     FailureReason, HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, PayError, PayInvoiceRequest,
     PaymentHash, PaymentResponse, PaymentStatus, Preimage, Wallet, sha256,
 };
-use wallet_fake::{
-    FakeInvoiceState, FakeNetwork, FakeNode, FakePaymentState, FakeWallet, NodeConfig, Release,
-};
+use wallet_fake::{FakeInvoiceState, FakeNetwork, FakeNode, FakePaymentState, NodeConfig, Release};
 
+use crate::beds::{Backend, Server};
 use crate::mutant::{LostAnswerFailed, Mutant};
 use crate::oracle::{Invariant, Violations};
 use crate::plan::{Fault, Rates, Step, Target};
@@ -28,6 +27,8 @@ use crate::plan::{Fault, Rates, Step, Target};
 /// What a campaign runs.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Whose wallets are tested.
+    pub backend: Backend,
     /// Payment steps to make (a step paid by several calls at once counts once here).
     pub payments: u64,
     /// The seed of the schedule.
@@ -44,6 +45,7 @@ impl Config {
     /// `payments` payments from `seed`, with the default rates.
     pub fn new(payments: u64, seed: u64) -> Self {
         Self {
+            backend: Backend::Fake,
             payments,
             seed,
             rates: Rates::default(),
@@ -62,10 +64,12 @@ pub struct Report {
     pub faults: u64,
     /// Every broken invariant, with the step and what was seen.
     pub violations: Violations,
+    /// What was left unchecked, and why: printed with the counts, never silent.
+    pub unchecked: Vec<String>,
 }
 
-/// Each payment's budget: the fake node answers within it unless a fault stalls it.
-const PAY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The deadline of every call but a payment.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// A call past its budget by more than this broke its deadline.
 const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 /// How long the stream may take to deliver what the ledger shows paid, after quiescence.
@@ -83,6 +87,11 @@ struct Issued {
 struct World {
     payer: FakeNode,
     payee: FakeNode,
+    payer_server: Server,
+    payee_server: Server,
+    /// Each payment's budget: the node answers within it unless a fault stalls it.
+    pay_timeout: Duration,
+    backend: Backend,
     /// Two instances on the payer node: two processes sharing one node.
     payers: [Arc<dyn Wallet>; 2],
     payee_wallet: Arc<dyn Wallet>,
@@ -100,11 +109,13 @@ pub fn run(config: &Config) -> Result<Report, String> {
     execute(&steps, config)
 }
 
-/// Runs `steps` on a fresh network.
+/// Runs `steps` on a fresh network. One thread runs the wallets, the simulators and the fake
+/// network, so a ledger read in the poll an answer came in sees the ledger as it came; the fake
+/// backend's time is paused as well, so its runs replay exactly.
 pub fn execute(steps: &[Step], config: &Config) -> Result<Report, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .start_paused(true)
+        .start_paused(config.backend == Backend::Fake)
         .build()
         .map_err(|err| err.to_string())?;
     runtime.block_on(campaign(steps, config))
@@ -113,19 +124,22 @@ pub fn execute(steps: &[Step], config: &Config) -> Result<Report, String> {
 async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
     let network = FakeNetwork::new();
     let payer = network
-        .add_node(NodeConfig::new("chaos-payer").balance_msat(u64::MAX / 4))
+        .add_node(NodeConfig::new("chaos-payer").balance_msat(1_000_000_000_000))
         .map_err(|err| err.to_string())?;
     let payee = network
         .add_node(NodeConfig::new("chaos-payee"))
         .map_err(|err| err.to_string())?;
-    let instance = |node: &FakeNode| -> Arc<dyn Wallet> {
-        let wallet = FakeWallet::new(node.clone());
-        match config.mutant {
+    let payer_server = Server::start(payer.clone(), config.backend).await?;
+    let payee_server = Server::start(payee.clone(), config.backend).await?;
+    let instance = || -> Result<Arc<dyn Wallet>, String> {
+        let wallet = payer_server.wallet(CALL_TIMEOUT)?;
+        Ok(match config.mutant {
             Some(Mutant::LostAnswerFailed) => Arc::new(LostAnswerFailed(wallet)),
-            Some(Mutant::NoDedupe) | None => Arc::new(wallet),
-        }
+            Some(Mutant::NoDedupe) | None => wallet,
+        })
     };
-    let payee_wallet: Arc<dyn Wallet> = Arc::new(FakeWallet::new(payee.clone()));
+    let payers = [instance()?, instance()?];
+    let payee_wallet = payee_server.wallet(CALL_TIMEOUT)?;
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let collector = if config.mutant == Some(Mutant::NoDedupe) {
         tokio::spawn(crate::mutant::collect_without_dedupe(
@@ -138,9 +152,13 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
     // Let the stream pin its start before anything is paid.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut world = World {
-        payers: [instance(&payer), instance(&payer)],
+        payers,
         payer,
         payee,
+        payer_server,
+        payee_server,
+        pay_timeout: config.backend.pay_timeout(),
+        backend: config.backend,
         payee_wallet,
         delivered,
         issued: Vec::new(),
@@ -170,7 +188,7 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
                 let Some(index) = world.target(target).await? else {
                     continue;
                 };
-                pay_and_check(&mut world, index, *fault, instances, at).await;
+                pay_and_check(&mut world, index, *fault, instances, at).await?;
             }
             Step::Release { pick, succeed } => {
                 if let Some(hash) = take(&mut world.stalled, *pick) {
@@ -305,7 +323,7 @@ async fn pay_and_check(
     fault: Option<Fault>,
     instances: &[usize],
     at: u64,
-) {
+) -> Result<(), String> {
     let (hash, bolt11, pay_amount_msat) = {
         let issued = &world.issued[index];
         (issued.hash, issued.bolt11.clone(), issued.pay_amount_msat)
@@ -324,22 +342,22 @@ async fn pay_and_check(
         Some(Fault::Fail) => control.fail_next_payment(FailureReason::NoRoute),
         Some(Fault::RouteFailureThenSuccess) => control.fail_next_attempts_temporarily(1),
         Some(Fault::SlowSettlement) => control.delay_next_payment(Duration::from_secs(2)),
-        Some(Fault::Offline) => control.set_offline(true),
-        Some(Fault::PayeeRestart) => world.payee.control().restart(),
+        Some(Fault::Offline) => world.payer_server.reachable(false).await?,
+        Some(Fault::PayeeRestart) => world.payee_server.restart().await?,
         None => {}
     }
     let mut calls = Vec::new();
     for instance in instances {
         let wallet = Arc::clone(&world.payers[instance % 2]);
-        let mut request = PayInvoiceRequest::new(bolt11.clone(), MAX_FEE_MSAT).timeout(PAY_TIMEOUT);
+        let mut request =
+            PayInvoiceRequest::new(bolt11.clone(), MAX_FEE_MSAT).timeout(world.pay_timeout);
         if let Some(amount) = pay_amount_msat {
             request = request.amount_msat(amount);
         }
         let payer = world.payer.clone();
+        let deadline = world.pay_timeout + DEADLINE_SLACK;
         calls.push(tokio::spawn(async move {
-            let answer =
-                tokio::time::timeout(PAY_TIMEOUT + DEADLINE_SLACK, wallet.pay_invoice(request))
-                    .await;
+            let answer = tokio::time::timeout(deadline, wallet.pay_invoice(request)).await;
             // The ledger as the answer came: read in the same poll, so nothing ran in between
             // (a concurrent copy may pay after a failure was rightly reported).
             (answer, attempts(&payer, &hash))
@@ -351,7 +369,7 @@ async fn pay_and_check(
         answers.push(call.await);
     }
     if fault == Some(Fault::Offline) {
-        control.set_offline(false);
+        world.payer_server.reachable(true).await?;
     }
     // A fault no payment consumed (none reached the node) must not hit a later payment.
     control.clear_next_failure();
@@ -381,6 +399,7 @@ async fn pay_and_check(
             ),
         }
     }
+    Ok(())
 }
 
 /// Whether the ledger shows money moving or moved: any attempt not failed.
@@ -511,16 +530,31 @@ async fn quiesce(world: &mut World) {
     for preimage in world.open_holds.drain(..) {
         let _ = world.payee_wallet.settle_hold_invoice(&preimage).await;
     }
-    tokio::time::sleep(PAY_TIMEOUT).await;
+    tokio::time::sleep(world.pay_timeout).await;
 }
 
 async fn check_end(world: &mut World, at: u64) {
-    let paid: Vec<PaymentHash> = world
+    let settled: Vec<_> = world
         .payee
         .invoices()
         .unwrap_or_default()
         .into_iter()
         .filter(|invoice| matches!(invoice.state, FakeInvoiceState::Settled { .. }))
+        .collect();
+    // Known gap: lightningd's `waitanyinvoice` and `listinvoices` do not see the hold plugin's
+    // invoices, so `CoreLightningWallet`'s stream never delivers a settled hold invoice.
+    let (paid, unseen): (Vec<_>, Vec<_>) = settled
+        .into_iter()
+        .partition(|invoice| !(world.backend == Backend::Cln && invoice.is_hold));
+    if !unseen.is_empty() {
+        world.report.unchecked.push(format!(
+            "{} settled hold invoices not checked for delivery: lightningd's waitanyinvoice \
+             does not see the hold plugin's invoices (a known gap of the CLN stream)",
+            unseen.len()
+        ));
+    }
+    let paid: Vec<PaymentHash> = paid
+        .into_iter()
         .map(|invoice| invoice.payment_hash)
         .collect();
     let delivered = || {

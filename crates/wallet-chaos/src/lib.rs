@@ -5,9 +5,10 @@
 //! the fake network underneath, never against what a `Wallet` says. Mutants (deliberately
 //! broken wallets) must be caught; a schedule that breaks an invariant is shrunk.
 //!
-//! This first part runs on the fake backend; the simulators' and the LNbits bed's runs are to
-//! come (see the README).
+//! It runs the fake backend, and `LndWallet` and `CoreLightningWallet` against lnd-sim and
+//! cln-sim; the LNbits bed's run is to come (see the README).
 
+pub mod beds;
 pub mod campaign;
 pub mod mutant;
 pub mod oracle;
@@ -15,6 +16,7 @@ pub mod plan;
 pub mod rng;
 pub mod shrink;
 
+pub use beds::{BACKENDS, Backend};
 pub use campaign::{Config, Report, execute, run};
 pub use mutant::{MUTANTS, Mutant};
 pub use oracle::{Invariant, Violation, Violations};

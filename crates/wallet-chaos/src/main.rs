@@ -1,10 +1,11 @@
-//! `wallet-chaos --backend fake --payments N --seed S [--mutant NAME]`: runs one campaign and
-//! prints its counts per invariant, then `TOTAL: <payments> payments, <faults> faults,
-//! <violations> violations`; exits non-zero on any violation.
+//! `wallet-chaos --backend fake|lnd|cln|all --payments N --seed S [--mutant NAME] [--no-shrink]`:
+//! runs one campaign per backend (`N` payment steps each) and prints its counts per invariant
+//! and per backend, then `TOTAL: <payments> payments, <faults> faults, <violations>
+//! violations`; exits non-zero on any violation.
 
 use std::process::ExitCode;
 
-use wallet_chaos::{Config, Invariant, Mutant};
+use wallet_chaos::{BACKENDS, Backend, Config, Invariant, Mutant, Report, Step};
 
 fn value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
     args.iter()
@@ -32,82 +33,102 @@ fn main() -> ExitCode {
     }
 }
 
-/// `Ok(true)` when the campaign found nothing.
+/// `Ok(true)` when no campaign found anything.
 fn run(args: &[String]) -> Result<bool, String> {
-    let backend = value(args, "--backend").unwrap_or("fake");
-    if backend != "fake" {
-        return Err(format!(
-            "--backend {backend}: only the fake backend's campaign exists so far"
-        ));
-    }
+    let backends: Vec<Backend> = match value(args, "--backend").unwrap_or("fake") {
+        "all" => BACKENDS.iter().map(|(_, backend)| *backend).collect(),
+        name => vec![name.parse()?],
+    };
     let mut config = Config::new(number(args, "--payments", 200)?, number(args, "--seed", 1)?);
     config.rates.fault = number(args, "--fault-percent", config.rates.fault)?;
     config.rates.duplicate = number(args, "--duplicate-percent", config.rates.duplicate)?;
     config.rates.retry = number(args, "--retry-percent", config.rates.retry)?;
+    config.rates.hold = number(args, "--hold-percent", config.rates.hold)?;
     config.progress = true;
     config.mutant = value(args, "--mutant")
         .map(str::parse::<Mutant>)
         .transpose()?;
-    eprintln!(
-        "chaos: fake backend, {} payments, seed {}{}",
-        config.payments,
-        config.seed,
-        config
-            .mutant
-            .map_or(String::new(), |mutant| format!(", mutant {mutant:?}"))
-    );
-    let started = std::time::Instant::now();
+    let shrink = !args.iter().any(|arg| arg == "--no-shrink");
     let steps = wallet_chaos::plan::make(config.payments, config.seed, &config.rates);
-    let report = wallet_chaos::execute(&steps, &config)?;
-    for violation in report.violations.0.iter().take(20) {
-        println!("VIOLATION {violation}");
-    }
-    if let Some(first) = report.violations.0.first() {
-        let upto = usize::try_from(first.step).unwrap_or(usize::MAX);
-        println!(
-            "seed {} replays it; the steps before it ({} in all):",
+    let mut lines = Vec::new();
+    let mut total = Report::default();
+    for backend in backends {
+        config.backend = backend;
+        eprintln!(
+            "chaos: {}, {} payment steps, seed {}{}",
+            backend.name(),
+            config.payments,
             config.seed,
-            upto.saturating_add(1).min(steps.len())
+            config
+                .mutant
+                .map_or(String::new(), |mutant| format!(", mutant {mutant:?}"))
         );
-        let before = &steps[..upto.saturating_add(1).min(steps.len())];
-        for (at, step) in before
-            .iter()
-            .enumerate()
-            .skip(before.len().saturating_sub(8))
-        {
-            println!("  step {at}: {step}");
+        let started = std::time::Instant::now();
+        let report = wallet_chaos::execute(&steps, &config)?;
+        explain(&report, &steps, &config, shrink);
+        for unchecked in &report.unchecked {
+            println!("{}: unchecked: {unchecked}", backend.name());
         }
-        if !args.iter().any(|arg| arg == "--no-shrink") {
-            let shrunk = wallet_chaos::shrink::shrink(before, &config, first.invariant);
-            println!(
-                "shrunk to {} steps that still break {}:",
-                shrunk.len(),
-                first.invariant.name()
-            );
-            for (at, step) in shrunk.iter().enumerate() {
-                println!("  {at}: {step}");
-            }
-        }
+        lines.push(format!(
+            "{}: {} payments, {} faults, {} violations (in {:.1} s)",
+            backend.name(),
+            report.payments,
+            report.faults,
+            report.violations.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        total.payments += report.payments;
+        total.faults += report.faults;
+        total.violations.0.extend(report.violations.0);
     }
     for invariant in Invariant::ALL {
         println!(
             "{:<28} {} violations",
             invariant.name(),
-            report.violations.count(invariant)
+            total.violations.count(invariant)
         );
     }
-    println!(
-        "fake: {} payments, {} faults, {} violations (in {:.1} s)",
-        report.payments,
-        report.faults,
-        report.violations.len(),
-        started.elapsed().as_secs_f64()
-    );
+    for line in lines {
+        println!("{line}");
+    }
     println!(
         "TOTAL: {} payments, {} faults, {} violations",
-        report.payments,
-        report.faults,
-        report.violations.len()
+        total.payments,
+        total.faults,
+        total.violations.len()
     );
-    Ok(report.violations.is_empty())
+    Ok(total.violations.is_empty())
+}
+
+/// Prints a campaign's violations, the steps before the first, and a shrunk schedule.
+fn explain(report: &Report, steps: &[Step], config: &Config, shrink: bool) {
+    for violation in report.violations.0.iter().take(20) {
+        println!("VIOLATION {}: {violation}", config.backend.name());
+    }
+    let Some(first) = report.violations.0.first() else {
+        return;
+    };
+    let upto = usize::try_from(first.step)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1)
+        .min(steps.len());
+    println!(
+        "seed {} replays it; the steps before it ({upto} in all):",
+        config.seed
+    );
+    let before = &steps[..upto];
+    for (at, step) in before.iter().enumerate().skip(upto.saturating_sub(8)) {
+        println!("  step {at}: {step}");
+    }
+    if shrink {
+        let shrunk = wallet_chaos::shrink::shrink(before, config, first.invariant);
+        println!(
+            "shrunk to {} steps that still break {}:",
+            shrunk.len(),
+            first.invariant.name()
+        );
+        for (at, step) in shrunk.iter().enumerate() {
+            println!("  {at}: {step}");
+        }
+    }
 }

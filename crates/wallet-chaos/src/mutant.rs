@@ -11,7 +11,6 @@ use wallet_core::{
     PayInvoiceRequest, PaymentHash, PaymentResponse, PaymentStatus, StatusResponse, StreamCursor,
     Wallet, WalletError, async_trait,
 };
-use wallet_fake::FakeWallet;
 
 /// A broken wallet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,10 +46,10 @@ impl FromStr for Mutant {
     }
 }
 
-/// [`Mutant::LostAnswerFailed`]: the fake wallet, with every `Pending` payment answer reported
-/// as failed, as a backend that took a lost answer for a refusal would.
+/// [`Mutant::LostAnswerFailed`]: a wallet with every `Pending` payment answer reported as
+/// failed, as a backend that took a lost answer for a refusal would.
 #[derive(Debug)]
-pub struct LostAnswerFailed(pub FakeWallet);
+pub struct LostAnswerFailed(pub Arc<dyn Wallet>);
 
 #[async_trait]
 impl Wallet for LostAnswerFailed {
