@@ -214,6 +214,20 @@ impl LndSimulator {
         &self.files
     }
 
+    /// The settings an LNbits `.env` has for this node with its admin macaroon
+    /// (`LND_GRPC_ENDPOINT`, `LND_GRPC_PORT`, `LND_GRPC_CERT`, `LND_GRPC_MACAROON`): what any
+    /// client of the LNbits settings connects with.
+    pub fn settings(&self) -> wallet_core::Settings {
+        wallet_core::Settings::new()
+            .with("LND_GRPC_ENDPOINT", "127.0.0.1")
+            .with("LND_GRPC_PORT", self.daemon.port.to_string())
+            .with("LND_GRPC_CERT", self.files.tls_cert.display().to_string())
+            .with(
+                "LND_GRPC_MACAROON",
+                self.files.admin_macaroon.display().to_string(),
+            )
+    }
+
     /// Stops serving like a crash: every open connection and stream breaks at once. The node's
     /// state, certificate and macaroons stay.
     pub async fn stop(&self) {

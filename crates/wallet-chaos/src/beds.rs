@@ -140,11 +140,7 @@ impl Server {
         Ok(match &self.served {
             Served::InProcess => Arc::new(FakeWallet::new(self.node.clone())),
             Served::Lnd(simulator) => {
-                let files = simulator.files();
-                let cert = std::fs::read(&files.tls_cert).map_err(|err| err.to_string())?;
-                let macaroon =
-                    std::fs::read(&files.admin_macaroon).map_err(|err| err.to_string())?;
-                let mut config = LndConfig::new("127.0.0.1", simulator.port(), &cert, macaroon)
+                let mut config = LndConfig::from_settings(&simulator.settings())
                     .map_err(|err| err.to_string())?;
                 config.timeout = timeout;
                 Arc::new(LndWallet::new(config).map_err(|err| err.to_string())?)

@@ -211,11 +211,8 @@ async fn start(backend: Backend, dir: &crate::TempDir) -> Result<(Node, Arc<dyn 
             )
             .await
             .map_err(|err| err.to_string())?;
-            let files = simulator.files();
-            let cert = std::fs::read(&files.tls_cert).map_err(|err| err.to_string())?;
-            let macaroon = std::fs::read(&files.admin_macaroon).map_err(|err| err.to_string())?;
-            let mut config = LndConfig::new("127.0.0.1", simulator.port(), &cert, macaroon)
-                .map_err(|err| err.to_string())?;
+            let mut config =
+                LndConfig::from_settings(&simulator.settings()).map_err(|err| err.to_string())?;
             config.timeout = CALL_TIMEOUT;
             let wallet = LndWallet::new(config).map_err(|err| err.to_string())?;
             (Node::Lnd(Box::new(simulator)), Arc::new(wallet))

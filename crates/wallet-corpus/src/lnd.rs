@@ -554,12 +554,11 @@ async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), Stri
     )
     .await
     .map_err(|err| err.to_string())?;
-    let files = simulator.files();
-    let cert = std::fs::read(&files.tls_cert).map_err(|err| err.to_string())?;
-    let macaroon = std::fs::read(&files.admin_macaroon).map_err(|err| err.to_string())?;
+    let macaroon =
+        std::fs::read(&simulator.files().admin_macaroon).map_err(|err| err.to_string())?;
     let secrets = vec![wallet_core::hex::encode(&macaroon)];
-    let mut config = LndConfig::new("127.0.0.1", simulator.port(), &cert, macaroon)
-        .map_err(|err| err.to_string())?;
+    let mut config =
+        LndConfig::from_settings(&simulator.settings()).map_err(|err| err.to_string())?;
     config.timeout = Duration::from_secs(1);
     let wallet: Arc<dyn Wallet> = Arc::new(LndWallet::new(config).map_err(|err| err.to_string())?);
     let targets = Targets::prepare(&network, wallet.as_ref(), request.op).await?;

@@ -38,15 +38,8 @@ impl SimulatedLnd {
 
     /// The settings an LNbits `.env` would have for this node.
     pub(crate) fn settings(&self) -> wallet_core::Settings {
-        let files = self.simulator.files();
-        wallet_core::Settings::new()
-            .with("LND_GRPC_ENDPOINT", "127.0.0.1")
-            .with("LND_GRPC_PORT", self.simulator.port().to_string())
-            .with("LND_GRPC_CERT", files.tls_cert.display().to_string())
-            .with(
-                "LND_GRPC_MACAROON",
-                files.admin_macaroon.display().to_string(),
-            )
+        self.simulator
+            .settings()
             // Short, so that the quiet-stream behaviour outlasts it.
             .with("LND_GRPC_TIMEOUT", "2")
     }
