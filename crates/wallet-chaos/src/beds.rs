@@ -2,7 +2,6 @@
 //! cln-sim in front of it (real gRPC over TLS, a real unix socket). The ledger is the fake node
 //! underneath either way.
 
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use std::time::Duration;
 use cln_sim::ClnSimulator;
 use lnd_sim::{LndSimulator, SimOptions};
 use wallet_cln::{ClnConfig, CoreLightningWallet};
+use wallet_conformance::fixtures::TempDir;
 use wallet_core::Wallet;
 use wallet_fake::{FakeNode, FakeWallet};
 use wallet_lnd::{LndConfig, LndWallet};
@@ -70,25 +70,8 @@ impl FromStr for Backend {
 }
 
 /// A directory for a simulator's files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Result<Self, String> {
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).map_err(|err| err.to_string())?;
-        let path = std::env::temp_dir().join(format!(
-            "wallet-chaos-{name}-{}",
-            wallet_core::hex::encode(&suffix)
-        ));
-        std::fs::create_dir_all(&path).map_err(|err| format!("{}: {err}", path.display()))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn scratch(alias: &str) -> Result<TempDir, String> {
+    TempDir::new(&format!("wallet-chaos-{alias}")).map_err(|err| err.to_string())
 }
 
 enum Served {
@@ -101,7 +84,7 @@ enum Served {
 pub(crate) struct Server {
     node: FakeNode,
     served: Served,
-    _scratch: Option<Scratch>,
+    _scratch: Option<TempDir>,
 }
 
 impl Server {
@@ -110,9 +93,9 @@ impl Server {
         let (served, scratch) = match backend {
             Backend::Fake => (Served::InProcess, None),
             Backend::Lnd => {
-                let scratch = Scratch::new(node.alias())?;
+                let scratch = scratch(node.alias())?;
                 let options = SimOptions {
-                    dir: scratch.0.clone(),
+                    dir: scratch.path().to_path_buf(),
                     port: None,
                 };
                 let simulator = LndSimulator::start(node.clone(), options)
@@ -121,8 +104,8 @@ impl Server {
                 (Served::Lnd(Box::new(simulator)), Some(scratch))
             }
             Backend::Cln => {
-                let scratch = Scratch::new(node.alias())?;
-                let simulator = ClnSimulator::start(node.clone(), scratch.0.clone())
+                let scratch = scratch(node.alias())?;
+                let simulator = ClnSimulator::start(node.clone(), scratch.path().to_path_buf())
                     .await
                     .map_err(|err| err.to_string())?;
                 (Served::Cln(simulator), Some(scratch))

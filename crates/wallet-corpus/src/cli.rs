@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::case::{Case, Class, Expect, Observed};
 use crate::shapes::REPAINT;
-use wallet_corpus::TempDir;
+use wallet_conformance::fixtures::TempDir;
 
 use crate::Runnable;
 
@@ -741,7 +741,7 @@ fn binary() -> Result<PathBuf, String> {
 }
 
 async fn run(cli: &CliCase) -> Result<(Observed, Vec<String>), String> {
-    let dir = TempDir::new("corpus-cli")?;
+    let dir = TempDir::new("corpus-cli").map_err(|err| err.to_string())?;
     let mut replacements: Vec<(&str, String)> = Vec::new();
     let mut tasks = Vec::new();
     match cli.server {

@@ -13,7 +13,7 @@ use wallet_fake::{FakeNetwork, NodeConfig};
 use crate::case::{Class, Expect, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::{REPAINT, spoiled};
-use wallet_corpus::TempDir;
+use wallet_conformance::fixtures::TempDir;
 
 use crate::Runnable;
 
@@ -355,7 +355,7 @@ pub(crate) fn cases() -> Vec<Runnable> {
 async fn run(index: usize, class: Class) -> Result<(crate::case::Observed, Vec<String>), String> {
     let request = REQUESTS.get(index).ok_or("no such request")?;
     let network = FakeNetwork::new();
-    let dir = TempDir::new("corpus-cln")?;
+    let dir = TempDir::new("corpus-cln").map_err(|err| err.to_string())?;
     let node = network
         .add_node(NodeConfig::new("cln"))
         .map_err(|err| err.to_string())?;

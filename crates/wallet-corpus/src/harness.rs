@@ -22,6 +22,7 @@ use cln_sim::{ClnSimulator, ScriptedAnswer};
 use lnd_sim::{LndSimulator, ScriptedReply, SimOptions};
 use tokio::net::TcpListener;
 use wallet_cln::{ClnConfig, CoreLightningWallet};
+use wallet_conformance::fixtures::TempDir;
 use wallet_core::amount::MAX_MONEY_MSAT;
 use wallet_core::{
     InvoiceRequest, InvoiceStatus, PaymentHash, PaymentStatus, Preimage, Wallet, WalletError,
@@ -111,7 +112,7 @@ pub struct Bed {
     node: Node,
     wallet: Arc<dyn Wallet>,
     // Kept for the node's files; removed when the bed is dropped.
-    _dir: crate::TempDir,
+    _dir: TempDir,
 }
 
 impl Bed {
@@ -122,7 +123,7 @@ impl Bed {
             .enable_all()
             .build()
             .map_err(|err| err.to_string())?;
-        let dir = crate::TempDir::new("wallet-fuzz")?;
+        let dir = TempDir::new("wallet-fuzz").map_err(|err| err.to_string())?;
         let (node, wallet) = runtime.block_on(start(backend, &dir))?;
         Ok(Self {
             runtime,
@@ -184,7 +185,7 @@ impl Bed {
     }
 }
 
-async fn start(backend: Backend, dir: &crate::TempDir) -> Result<(Node, Arc<dyn Wallet>), String> {
+async fn start(backend: Backend, dir: &TempDir) -> Result<(Node, Arc<dyn Wallet>), String> {
     let network = FakeNetwork::new();
     let node = network
         .add_node(NodeConfig::new("fuzzed"))

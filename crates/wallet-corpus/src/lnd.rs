@@ -14,7 +14,7 @@ use wallet_lnd::{LndConfig, LndWallet};
 use crate::case::{Class, Expect, Observed, Row, Table};
 use crate::ops::{Op, Targets};
 use crate::shapes::REPAINT;
-use wallet_corpus::TempDir;
+use wallet_conformance::fixtures::TempDir;
 
 use crate::Runnable;
 
@@ -541,7 +541,7 @@ pub(crate) fn cases() -> Vec<Runnable> {
 async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), String> {
     let request = REQUESTS.get(index).ok_or("no such request")?;
     let network = FakeNetwork::new();
-    let dir = TempDir::new("corpus-lnd")?;
+    let dir = TempDir::new("corpus-lnd").map_err(|err| err.to_string())?;
     let node = network
         .add_node(NodeConfig::new("lnd"))
         .map_err(|err| err.to_string())?;
