@@ -11,7 +11,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// The broken wallets each CI run must catch.
-const MUTANTS: &[&str] = &["lost-answer-failed", "no-dedupe"];
+const MUTANTS: &[&str] = &["lost-answer-failed", "no-dedupe", "no-prelookup"];
 
 /// The campaigns CI runs clean: (backend, payment steps, seed). The simulators' runs wait out
 /// stalled payments and hold invoices in real time, so they are shorter.

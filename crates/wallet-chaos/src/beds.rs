@@ -137,6 +137,11 @@ impl Server {
         })
     }
 
+    /// A `FakeWallet` on this node, when the node is reached in process.
+    pub(crate) fn fake_wallet(&self) -> Option<FakeWallet> {
+        matches!(self.served, Served::InProcess).then(|| FakeWallet::new(self.node.clone()))
+    }
+
     /// Restarts what serves the node: connections and streams break, the state stays.
     pub(crate) async fn restart(&self) -> Result<(), String> {
         match &self.served {

@@ -45,6 +45,9 @@ pub enum Target {
         amountless: bool,
         /// A hold invoice, resolved by a later step (or at the end).
         hold: bool,
+        /// Issued with a short expiry, so that a later [`Step::Pass`] expires it (paid, in
+        /// flight or not).
+        short_expiry: bool,
     },
     /// An invoice issued before (by its position modulo how many there are): a retry or a
     /// re-pay.
@@ -87,6 +90,9 @@ pub enum Step {
         /// Settled rather than cancelled.
         settle: bool,
     },
+    /// Time passes beyond the short expiry: every invoice issued with it has expired, including
+    /// those paid or with a payment in flight, which later steps may pay again.
+    Pass,
 }
 
 impl fmt::Display for Step {
@@ -102,9 +108,11 @@ impl fmt::Display for Step {
                         amount_msat,
                         amountless,
                         hold,
+                        short_expiry,
                     } => write!(
                         f,
-                        "pay a new {}{}invoice of {amount_msat} msat",
+                        "pay a new {}{}{}invoice of {amount_msat} msat",
+                        if *short_expiry { "short-lived " } else { "" },
                         if *hold { "hold " } else { "" },
                         if *amountless { "amountless " } else { "" }
                     )?,
@@ -129,6 +137,7 @@ impl fmt::Display for Step {
                 "{} hold invoice #{pick}",
                 if *settle { "settle" } else { "cancel" }
             ),
+            Self::Pass => f.write_str("let the short-lived invoices expire"),
         }
     }
 }
@@ -148,6 +157,9 @@ pub struct Rates {
     pub hold: u64,
     /// A status lookup follows a payment.
     pub lookup: u64,
+    /// A new invoice (not a hold invoice) has a short expiry; time passes beyond it after a
+    /// payment step half as often.
+    pub short_expiry: u64,
 }
 
 impl Default for Rates {
@@ -159,6 +171,7 @@ impl Default for Rates {
             amountless: 20,
             hold: 10,
             lookup: 20,
+            short_expiry: 10,
         }
     }
 }
@@ -182,6 +195,7 @@ pub fn make(payments: u64, seed: u64, rates: &Rates) -> Vec<Step> {
                 amount_msat: 1_000 + rng.below(50_000),
                 amountless: !hold && rng.chance(rates.amountless),
                 hold,
+                short_expiry: !hold && rng.chance(rates.short_expiry),
             }
         };
         let fault = rng
@@ -215,6 +229,9 @@ pub fn make(payments: u64, seed: u64, rates: &Rates) -> Vec<Step> {
                 pick: pick(&mut rng),
                 settle: rng.chance(70),
             });
+        }
+        if rng.chance(rates.short_expiry / 2) {
+            steps.push(Step::Pass);
         }
     }
     steps

@@ -50,6 +50,18 @@ fn a_supervisor_without_de_duplication_is_caught_on_seed_1() {
 }
 
 #[test]
+fn a_payment_protocol_without_its_lookup_before_dispatch_is_caught_on_seed_1() {
+    let mut config = Config::new(300, 1);
+    config.mutant = Some(Mutant::NoPrelookup);
+    let report = run(&config).expect("the campaign runs");
+    assert!(
+        report.violations.count(Invariant::ErrOnlyWhenNothingSent) > 0,
+        "the mutant went unnoticed: {:?}",
+        report.violations.0
+    );
+}
+
+#[test]
 fn a_breaking_schedule_shrinks_to_fewer_steps_that_still_break_the_same_invariant() {
     let mut config = Config::new(120, 1);
     config.mutant = Some(Mutant::LostAnswerFailed);

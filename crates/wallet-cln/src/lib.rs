@@ -3,6 +3,7 @@
 pub mod config;
 mod mapping;
 mod pay;
+mod position;
 mod rpc;
 mod stream;
 mod wallet;

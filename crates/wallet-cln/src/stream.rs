@@ -1,23 +1,31 @@
 //! The paid-invoice stream over `waitanyinvoice`, on a connection of its own, resuming from
-//! `pay_index`.
+//! `pay_index`; with hold invoices on, also over the hold plugin's `listholdinvoices`, read
+//! between shorter long polls (its invoices are not in lightningd's table, so `waitanyinvoice`
+//! never reports them). The cursor covers both ([`Position`]).
 //!
 //! Without a cursor it starts after the highest `pay_index` lightningd has (never from 0, which
 //! would replay history). It long-polls with a finite timeout, so the loop regains control and a
 //! dead connection shows; 904 only means the timeout passed. Any other error ends the stream
 //! with that error, for the supervisor to reconnect on a fresh socket.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
 use wallet_core::untrusted::MAX_LISTED_RECORDS;
-use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
+use wallet_core::{
+    InvoiceStatus, PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError,
+};
 
 use crate::mapping::{msat, seconds};
+use crate::position::{HoldEntry, HoldMark, HoldState, Position};
 use crate::rpc::{CallFailure, Connection, Rpc, cln_error};
 
 /// How long one `waitanyinvoice` waits before lightningd answers 904.
 const LONG_POLL_SECS: u64 = 10;
+/// The same with hold invoices on: how often the hold plugin's list is read.
+const HOLD_POLL_SECS: u64 = 1;
 /// Invoices read per `listinvoices` page while looking for the highest `pay_index`.
 const PAGE: u64 = 1_000;
 /// Answers about unpaid invoices in a row after which `waitanyinvoice` is taken to misbehave.
@@ -102,10 +110,169 @@ async fn highest_pay_index_within(
     }
 }
 
+/// The hold plugin's invoices, for [`HoldMark`], with those paid and not yet passed on, oldest
+/// first.
+pub(crate) fn read_holds(
+    answer: &Value,
+    mark: &HoldMark,
+) -> Result<(Vec<HoldEntry>, Vec<(u64, PaidInvoice)>), WalletError> {
+    let listed = crate::wallet::list(answer, "holdinvoices")?;
+    if listed.len() as u64 > MAX_LISTED_RECORDS {
+        return Err(WalletError::backend(
+            None,
+            format!("listholdinvoices lists more than {MAX_LISTED_RECORDS} invoices"),
+        ));
+    }
+    let unreadable = |field: &str| {
+        WalletError::backend(
+            None,
+            format!("listholdinvoices: a hold invoice's {field} is unreadable"),
+        )
+    };
+    let mut holds = Vec::with_capacity(listed.len());
+    let mut new = Vec::new();
+    for hold in listed {
+        // Without its id a paid hold invoice could be passed on twice or never (rule 7).
+        let id = hold
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| unreadable("id"))?;
+        let state = match hold.get("state").and_then(Value::as_str) {
+            Some("paid") => HoldState::Paid,
+            Some("cancelled") => HoldState::Cancelled,
+            // Unknown states may still end paid: never taken as final.
+            _ => HoldState::Open,
+        };
+        holds.push(HoldEntry { id, state });
+        if state == HoldState::Paid && mark.is_new(id) {
+            let payment_hash = hold
+                .get("payment_hash")
+                .and_then(Value::as_str)
+                .and_then(|hex| PaymentHash::from_hex(hex).ok())
+                .ok_or_else(|| unreadable("payment_hash"))?;
+            let InvoiceStatus::Paid {
+                amount_received_msat,
+                paid_at,
+                ..
+            } = crate::mapping::hold_status(&payment_hash, hold)?
+            else {
+                return Err(unreadable("state"));
+            };
+            let paid = PaidInvoice {
+                payment_hash,
+                amount_received_msat,
+                paid_at,
+                cursor: StreamCursor::new(""),
+            };
+            new.push((id, paid));
+        }
+    }
+    new.sort_by_key(|(id, _)| *id);
+    Ok((holds, new))
+}
+
 struct Poller {
     client: Connection,
-    last_pay_index: u64,
+    position: Position,
+    /// Whether the hold plugin's invoices are followed too.
+    holds_on: bool,
+    /// The last listing of hold invoices, and the paid ones from it still to pass on.
+    holds: Vec<HoldEntry>,
+    found_holds: VecDeque<(u64, PaidInvoice)>,
     ended: bool,
+}
+
+impl Poller {
+    fn end(&mut self, error: WalletError) -> Result<PaidInvoice, WalletError> {
+        self.ended = true;
+        Err(error)
+    }
+
+    /// The next hold invoice to pass on, reading the plugin's list when none is waiting.
+    async fn next_hold(&mut self) -> Result<Option<PaidInvoice>, WalletError> {
+        if self.found_holds.is_empty() {
+            let mark = self.position.holds.get_or_insert_with(HoldMark::default);
+            let deadline = Duration::from_secs(LONG_POLL_SECS + 15);
+            let answer = Rpc::call_on(&mut self.client, "listholdinvoices", &json!({}), deadline)
+                .await
+                .map_err(cln_error)?;
+            let (holds, found) = read_holds(&answer, mark)?;
+            self.holds = holds;
+            self.found_holds = found.into();
+        }
+        let Some((id, mut paid)) = self.found_holds.pop_front() else {
+            return Ok(None);
+        };
+        let mark = self.position.holds.get_or_insert_with(HoldMark::default);
+        mark.pass(id, &self.holds);
+        paid.cursor = self.position.cursor();
+        Ok(Some(paid))
+    }
+
+    /// The next paid invoice: a hold invoice found paid, or lightningd's next one.
+    async fn next(&mut self) -> Result<PaidInvoice, WalletError> {
+        // lightningd answers with a paid invoice or after the long-poll; a node that keeps
+        // answering at once with invoices that are not paid would make this loop spin.
+        let mut unpaid_answers = 0u32;
+        loop {
+            if self.holds_on {
+                match self.next_hold().await {
+                    Ok(Some(paid)) => return Ok(paid),
+                    Ok(None) => {}
+                    Err(error) => return self.end(error.ending_stream("listholdinvoices")),
+                }
+            }
+            // With holds on, the long poll is short: the plugin's list is read between polls.
+            let wait = if self.holds_on {
+                HOLD_POLL_SECS
+            } else {
+                LONG_POLL_SECS
+            };
+            let params = json!({"lastpay_index": self.position.pay_index, "timeout": wait});
+            let deadline = Duration::from_secs(wait + 15);
+            let invoice =
+                match Rpc::call_on(&mut self.client, "waitanyinvoice", &params, deadline).await {
+                    Ok(invoice) => invoice,
+                    Err(CallFailure::Node(error)) if error.code == 904 => continue,
+                    Err(failure) => {
+                        return self.end(cln_error(failure).ending_stream("waitanyinvoice"));
+                    }
+                };
+            let pay_index = invoice.get("pay_index").and_then(Value::as_u64);
+            // Expired invoices carry no pay_index; they are not payments. A status that does not
+            // read may be a payment: an error, never skipped (rule 7).
+            let status = invoice.get("status").and_then(Value::as_str);
+            if !matches!(status, Some("paid" | "expired" | "unpaid")) {
+                return self.end(WalletError::backend(
+                    None,
+                    "waitanyinvoice answered an invoice whose status is unreadable",
+                ));
+            }
+            if status != Some("paid") {
+                unpaid_answers += 1;
+                if unpaid_answers < MAX_UNPAID_ANSWERS {
+                    continue;
+                }
+                return self.end(WalletError::backend(
+                    None,
+                    "waitanyinvoice keeps answering with invoices that are not paid",
+                ));
+            }
+            match (paid(&invoice), pay_index) {
+                (Some(mut item), Some(index)) if index > self.position.pay_index => {
+                    self.position.pay_index = index;
+                    item.cursor = self.position.cursor();
+                    return Ok(item);
+                }
+                _ => {
+                    return self.end(WalletError::backend(
+                        None,
+                        "waitanyinvoice answered an unreadable invoice",
+                    ));
+                }
+            }
+        }
+    }
 }
 
 fn paid(invoice: &Value) -> Option<PaidInvoice> {
@@ -113,80 +280,34 @@ fn paid(invoice: &Value) -> Option<PaidInvoice> {
         payment_hash: PaymentHash::from_hex(invoice.get("payment_hash")?.as_str()?).ok()?,
         amount_received_msat: invoice.get("amount_received_msat").and_then(msat)?,
         paid_at: invoice.get("paid_at").and_then(seconds)?,
-        cursor: StreamCursor::from_index(invoice.get("pay_index")?.as_u64()?),
+        cursor: StreamCursor::new(""),
     })
 }
 
+/// The paid invoices after `position`: lightningd's, and the hold plugin's when `holds_on` (a
+/// cursor made with holds off then starts the holds from the first: passed on again rather than
+/// missed).
 pub(crate) async fn paid_invoices(
     rpc: &Rpc,
-    after: u64,
+    position: Position,
+    holds_on: bool,
     connect_deadline: Duration,
 ) -> Result<PaidInvoiceStream, WalletError> {
     let client = rpc.connect(connect_deadline).await.map_err(cln_error)?;
     let poller = Poller {
         client,
-        last_pay_index: after,
+        position,
+        holds_on,
+        holds: Vec::new(),
+        found_holds: VecDeque::new(),
         ended: false,
     };
     Ok(futures::stream::unfold(poller, |mut poller| async move {
         if poller.ended {
             return None;
         }
-        // lightningd answers with a paid invoice or after the long-poll; a node that keeps
-        // answering at once with invoices that are not paid would make this loop spin.
-        let mut unpaid_answers = 0u32;
-        loop {
-            let params = json!({"lastpay_index": poller.last_pay_index, "timeout": LONG_POLL_SECS});
-            let deadline = Duration::from_secs(LONG_POLL_SECS + 15);
-            match Rpc::call_on(&mut poller.client, "waitanyinvoice", &params, deadline).await {
-                Ok(invoice) => {
-                    let pay_index = invoice.get("pay_index").and_then(Value::as_u64);
-                    // Expired invoices carry no pay_index; they are not payments. A status that
-                    // does not read may be a payment: an error, never skipped (rule 7).
-                    let status = invoice.get("status").and_then(Value::as_str);
-                    if !matches!(status, Some("paid" | "expired" | "unpaid")) {
-                        poller.ended = true;
-                        let error = WalletError::backend(
-                            None,
-                            "waitanyinvoice answered an invoice whose status is unreadable",
-                        );
-                        return Some((Err(error), poller));
-                    }
-                    if status != Some("paid") {
-                        unpaid_answers += 1;
-                        if unpaid_answers < MAX_UNPAID_ANSWERS {
-                            continue;
-                        }
-                        poller.ended = true;
-                        let error = WalletError::backend(
-                            None,
-                            "waitanyinvoice keeps answering with invoices that are not paid",
-                        );
-                        return Some((Err(error), poller));
-                    }
-                    match (paid(&invoice), pay_index) {
-                        (Some(item), Some(index)) if index > poller.last_pay_index => {
-                            poller.last_pay_index = index;
-                            return Some((Ok(item), poller));
-                        }
-                        _ => {
-                            poller.ended = true;
-                            let error = WalletError::backend(
-                                None,
-                                "waitanyinvoice answered an unreadable invoice",
-                            );
-                            return Some((Err(error), poller));
-                        }
-                    }
-                }
-                Err(CallFailure::Node(error)) if error.code == 904 => continue,
-                Err(failure) => {
-                    poller.ended = true;
-                    let error = cln_error(failure).ending_stream("waitanyinvoice");
-                    return Some((Err(error), poller));
-                }
-            }
-        }
+        let item = poller.next().await;
+        Some((item, poller))
     })
     .boxed())
 }

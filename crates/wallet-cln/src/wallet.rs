@@ -18,6 +18,7 @@ use wallet_core::{
 
 use crate::config::{CLASS_NAME, ClnConfig, SETTING_KEYS};
 use crate::mapping::{self, msat};
+use crate::position::{HoldMark, Position};
 use crate::rpc::{CallFailure, Rpc, cln_error};
 
 /// The expiry this wallet asks for when the request gives none (lightningd's own default is a
@@ -357,8 +358,15 @@ impl Wallet for CoreLightningWallet {
     }
 
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
-        let highest = crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?;
-        Ok(StreamCursor::from_index(highest))
+        let pay_index = crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?;
+        let holds = if self.inner.config.hold_invoices {
+            let listed = self.call("listholdinvoices", json!({})).await?;
+            let (holds, _) = crate::stream::read_holds(&listed, &HoldMark::default())?;
+            Some(HoldMark::now(&holds))
+        } else {
+            None
+        };
+        Ok(Position { pay_index, holds }.cursor())
     }
 
     async fn paid_invoices_stream(
@@ -368,9 +376,14 @@ impl Wallet for CoreLightningWallet {
         let after = match resume_from {
             Some(cursor) => cursor,
             None => self.paid_invoices_cursor().await?,
-        }
-        .to_index()?;
-        crate::stream::paid_invoices(&self.inner.rpc, after, self.timeout()).await
+        };
+        crate::stream::paid_invoices(
+            &self.inner.rpc,
+            Position::parse(&after)?,
+            self.inner.config.hold_invoices,
+            self.timeout(),
+        )
+        .await
     }
 
     async fn create_hold_invoice(

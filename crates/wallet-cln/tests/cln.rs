@@ -237,3 +237,101 @@ async fn paying_a_paid_invoice_again_reads_listpays_and_never_calls_xpay() {
     assert_eq!(cln.simulator.calls_of("xpay"), 1);
     assert_eq!(cln.simulator.calls_of("listpays"), 2);
 }
+
+/// Waits until `wallet` reports `hash` held, for at most `QUICK`.
+async fn until_held(wallet: &CoreLightningWallet, hash: &PaymentHash) {
+    let deadline = tokio::time::Instant::now() + QUICK;
+    loop {
+        let status = wallet.get_invoice_status(hash).await.unwrap();
+        if matches!(status, wallet_core::InvoiceStatus::Held { .. }) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never held: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_settled_hold_invoice_reaches_the_stream_once_and_a_cursor_resumes_after_it() {
+    let network = FakeNetwork::new();
+    let cln = SimulatedCln::start(&network, "hold-payee").await.unwrap();
+    let payer = FakeWallet::new(
+        network
+            .add_node(NodeConfig::new("hold-payer").balance_msat(10_000_000))
+            .unwrap(),
+    );
+    let wallet = cln.wallet();
+    let pay = |bolt11: String| {
+        let payer = payer.clone();
+        tokio::spawn(async move {
+            payer
+                .pay_invoice(PayInvoiceRequest::new(bolt11, 10_000).timeout(Duration::from_secs(10)))
+                .await
+        })
+    };
+    let hold = |seed: u8, amount_msat: u64| {
+        let preimage = wallet_core::Preimage::from_bytes([seed; 32]);
+        let request = HoldInvoiceRequest {
+            payment_hash: preimage.payment_hash(),
+            invoice: InvoiceRequest::new(amount_msat),
+        };
+        (preimage, request)
+    };
+
+    // Settled before the stream's start: not passed on.
+    let (before, request) = hold(1, 3_000);
+    let invoice = wallet.create_hold_invoice(request).await.unwrap();
+    let paying = pay(invoice.payment_request);
+    until_held(&wallet, &before.payment_hash()).await;
+    wallet.settle_hold_invoice(&before).await.unwrap();
+    paying.await.unwrap().unwrap();
+    let start = wallet.paid_invoices_cursor().await.unwrap();
+
+    let mut stream = wallet.paid_invoices_stream(Some(start)).await.unwrap();
+    let (held, request) = hold(2, 4_000);
+    let invoice = wallet.create_hold_invoice(request).await.unwrap();
+    let paying = pay(invoice.payment_request);
+    until_held(&wallet, &held.payment_hash()).await;
+    wallet.settle_hold_invoice(&held).await.unwrap();
+    paying.await.unwrap().unwrap();
+    let first = tokio::time::timeout(QUICK, stream.next())
+        .await
+        .expect("the settled hold invoice never came")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.payment_hash, held.payment_hash());
+    assert_eq!(first.amount_received_msat, 4_000);
+
+    let plain = wallet
+        .create_invoice(InvoiceRequest::new(2_000))
+        .await
+        .unwrap();
+    pay(plain.payment_request).await.unwrap().unwrap();
+    let second = tokio::time::timeout(QUICK, stream.next())
+        .await
+        .expect("the plain invoice never came")
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.payment_hash, plain.checking_id);
+
+    // From the hold invoice's cursor: the plain invoice only.
+    let mut resumed = wallet
+        .paid_invoices_stream(Some(first.cursor.clone()))
+        .await
+        .unwrap();
+    let next = tokio::time::timeout(QUICK, resumed.next())
+        .await
+        .expect("the plain invoice never came after the resume")
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.payment_hash, plain.checking_id);
+    // From the last cursor, or from now: nothing is passed on again.
+    for cursor in [second.cursor, wallet.paid_invoices_cursor().await.unwrap()] {
+        let mut after = wallet.paid_invoices_stream(Some(cursor)).await.unwrap();
+        let again = tokio::time::timeout(Duration::from_millis(2_500), after.next()).await;
+        assert!(again.is_err(), "passed on again: {again:?}");
+    }
+}

@@ -51,6 +51,13 @@ impl FakeWallet {
     pub fn control(&self) -> FakeControl {
         self.node.control()
     }
+
+    /// How this wallet's payments reach the node, for code that runs the payment protocol
+    /// ([`Payments::pay`]) itself: a test of the protocol, or a deliberately broken wallet built
+    /// around it (the chaos campaign's `no-prelookup` mutant).
+    pub fn payment_driver(&self) -> impl PaymentDriver + '_ {
+        Driver { node: &self.node }
+    }
 }
 
 impl fmt::Debug for FakeWallet {
