@@ -182,7 +182,16 @@ mod tests {
     #[test]
     fn a_cursor_that_is_not_ours_is_an_invalid_cursor() {
         for text in [
-            "", "x", "-1", "42.", "42.7", "42.hx", "42.h7.5", "42.h7.9.9", "42.h7.x", "1.h1.2.h3",
+            "",
+            "x",
+            "-1",
+            "42.",
+            "42.7",
+            "42.hx",
+            "42.h7.5",
+            "42.h7.9.9",
+            "42.h7.x",
+            "1.h1.2.h3",
         ] {
             assert!(
                 matches!(parsed(text), Err(WalletError::InvalidRequest { .. })),

@@ -110,12 +110,16 @@ async fn highest_pay_index_within(
     }
 }
 
-/// The hold plugin's invoices, for [`HoldMark`], with those paid and not yet passed on, oldest
-/// first.
-pub(crate) fn read_holds(
-    answer: &Value,
-    mark: &HoldMark,
-) -> Result<(Vec<HoldEntry>, Vec<(u64, PaidInvoice)>), WalletError> {
+/// What `listholdinvoices` answered, as the stream reads it.
+pub(crate) struct HoldListing {
+    /// Every hold invoice, for [`HoldMark`].
+    pub(crate) holds: Vec<HoldEntry>,
+    /// The paid ones not passed on yet, by id, oldest first.
+    pub(crate) new: Vec<(u64, PaidInvoice)>,
+}
+
+/// Reads `listholdinvoices`' answer against `mark`.
+pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing, WalletError> {
     let listed = crate::wallet::list(answer, "holdinvoices")?;
     if listed.len() as u64 > MAX_LISTED_RECORDS {
         return Err(WalletError::backend(
@@ -168,7 +172,7 @@ pub(crate) fn read_holds(
         }
     }
     new.sort_by_key(|(id, _)| *id);
-    Ok((holds, new))
+    Ok(HoldListing { holds, new })
 }
 
 struct Poller {
@@ -196,9 +200,9 @@ impl Poller {
             let answer = Rpc::call_on(&mut self.client, "listholdinvoices", &json!({}), deadline)
                 .await
                 .map_err(cln_error)?;
-            let (holds, found) = read_holds(&answer, mark)?;
-            self.holds = holds;
-            self.found_holds = found.into();
+            let listing = read_holds(&answer, mark)?;
+            self.holds = listing.holds;
+            self.found_holds = listing.new.into();
         }
         let Some((id, mut paid)) = self.found_holds.pop_front() else {
             return Ok(None);

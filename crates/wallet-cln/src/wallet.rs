@@ -361,8 +361,8 @@ impl Wallet for CoreLightningWallet {
         let pay_index = crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?;
         let holds = if self.inner.config.hold_invoices {
             let listed = self.call("listholdinvoices", json!({})).await?;
-            let (holds, _) = crate::stream::read_holds(&listed, &HoldMark::default())?;
-            Some(HoldMark::now(&holds))
+            let listing = crate::stream::read_holds(&listed, &HoldMark::default())?;
+            Some(HoldMark::now(&listing.holds))
         } else {
             None
         };

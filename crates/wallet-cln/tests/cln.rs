@@ -268,7 +268,9 @@ async fn a_settled_hold_invoice_reaches_the_stream_once_and_a_cursor_resumes_aft
         let payer = payer.clone();
         tokio::spawn(async move {
             payer
-                .pay_invoice(PayInvoiceRequest::new(bolt11, 10_000).timeout(Duration::from_secs(10)))
+                .pay_invoice(
+                    PayInvoiceRequest::new(bolt11, 10_000).timeout(Duration::from_secs(10)),
+                )
                 .await
         })
     };

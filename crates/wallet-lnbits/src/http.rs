@@ -153,9 +153,13 @@ pub(crate) fn api_error(reply: &Reply) -> WalletError {
         404 if detail.starts_with("Wallet not found") => {
             WalletError::Unauthorized("the key matches no LNbits wallet".into())
         }
-        404 if reply.body["detail"].is_null() => WalletError::NotFound(
-            "LNbits has no such endpoint (404): is LNBITS_ENDPOINT the server's base URL?".into(),
-        ),
+        // FastAPI's own answer to a path it does not serve is a bare 404 or "Not Found".
+        404 if reply.body["detail"].is_null() || reply.body["detail"] == "Not Found" => {
+            WalletError::NotFound(
+                "LNbits has no such endpoint (404): is LNBITS_ENDPOINT the server's base URL?"
+                    .into(),
+            )
+        }
         404 => WalletError::NotFound(detail),
         429 => WalletError::unavailable(format!("rate limited by LNbits: {detail}")),
         300..=399 => WalletError::backend(

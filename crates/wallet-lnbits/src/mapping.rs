@@ -292,6 +292,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_reason_is_cut_and_stripped_of_control_characters() {
+        let mut reason = "\u{1b}[2J\u{1b}[H\u{1b}[32mPAYMENT SUCCEEDED\u{7}\r".to_owned();
+        reason.push_str(&"x".repeat(100_000));
+        let failed = record(-1, "failed", json!({"extra": {"failure_reason": reason}}));
+        let PaymentStatus::Failed {
+            reason: FailureReason::Other(shown),
+        } = outgoing_status(&hash(), &[failed])
+        else {
+            panic!("a failed record is Failed with LNbits' reason");
+        };
+        assert!(shown.contains("PAYMENT SUCCEEDED"), "{shown:?}");
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.len() < 1_000, "{} bytes", shown.len());
+    }
+
+    #[test]
     fn an_unknown_status_or_a_bad_preimage_is_pending_never_failed() {
         assert_eq!(
             outgoing_status(&hash(), &[record(-1, "weird", json!({}))]),

@@ -1,13 +1,17 @@
 //! What the LNbits backend makes of a hostile or broken server: a scripted HTTP server on
 //! loopback answers as a compromised LNbits or a proxy might. No redirect is followed (the admin
 //! key never leaves for another host), replies are capped, server text is cut and stripped of
-//! control characters, a negative balance is an error, and the admin key never goes into a URL.
+//! control characters, a negative balance is an error, and the admin key never goes into a URL;
+//! a path LNbits does not serve names `LNBITS_ENDPOINT`, a refused websocket ends the stream with
+//! an error the supervisor stops on, and half an answer says it did not finish in time.
 
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use futures::StreamExt;
 use hostile_input::http::answer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -253,4 +257,96 @@ async fn a_refused_connection_keeps_the_transport_error_as_its_cause() {
                 .any(|cause| cause.to_lowercase().contains("refused")),
         "the cause was dropped: {causes:?}"
     );
+}
+
+#[tokio::test]
+async fn a_path_lnbits_does_not_serve_names_the_endpoint_setting() {
+    // FastAPI answers a path it does not serve with {"detail": "Not Found"} (or nothing).
+    for body in [
+        serde_json::json!({"detail": "Not Found"}),
+        serde_json::json!({}),
+    ] {
+        let server = Scripted::start(move |_| json("404 Not Found", body.clone())).await;
+        let err = wallet(&server.endpoint(), Some(ADMIN_KEY), None)
+            .status()
+            .await
+            .expect_err("a 404");
+        let shown = err.to_string();
+        assert!(matches!(err, WalletError::NotFound(_)), "{err:?}");
+        assert!(shown.contains("LNBITS_ENDPOINT"), "{shown}");
+        assert!(!shown.contains("Not Found not found"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_websocket_ends_the_stream_with_the_refusal_the_supervisor_stops_on() {
+    for (status, unauthorized) in [
+        ("401 Unauthorized", true),
+        ("403 Forbidden", true),
+        ("404 Not Found", false),
+    ] {
+        let server = Scripted::start(move |line| {
+            if line.contains("/paginated") {
+                json("200 OK", serde_json::json!({"data": [], "total": 0}))
+            } else {
+                answer(status, "", b"")
+            }
+        })
+        .await;
+        let wallet = wallet(&server.endpoint(), Some(ADMIN_KEY), Some(INVOICE_KEY));
+        let err = match wallet.paid_invoices_stream(None).await {
+            Err(err) => err,
+            Ok(mut stream) => {
+                let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                    .await
+                    .expect("the stream said nothing");
+                first
+                    .expect("the stream ended silently")
+                    .expect_err("a refused websocket delivered an item")
+            }
+        };
+        if unauthorized {
+            assert!(
+                matches!(err, WalletError::Unauthorized(_)),
+                "{status}: {err:?}"
+            );
+        } else {
+            assert!(matches!(err, WalletError::NotFound(_)), "{status}: {err:?}");
+        }
+        assert!(
+            err.is_permanent(),
+            "{status}: the supervisor would retry {err:?}"
+        );
+        assert!(!err.to_string().contains(INVOICE_KEY), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_stalls_after_its_headers_says_it_did_not_finish_in_time() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = hostile_input::http::read_request(&mut socket).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            content-length: 100\r\n\r\n{\"balance\": ";
+                let _ = socket.write_all(head.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    let mut config = LnbitsConfig::new(&endpoint, Some(ADMIN_KEY.into()), None).unwrap();
+    config.request_timeout = Duration::from_secs(1);
+    let err = LnbitsWallet::new(config)
+        .unwrap()
+        .status()
+        .await
+        .expect_err("half an answer");
+    let shown = wallet_core::describe_chain(&err);
+    assert!(
+        shown.contains("did not finish its answer in time"),
+        "{shown}"
+    );
+    assert!(!shown.contains("error decoding"), "{shown}");
 }

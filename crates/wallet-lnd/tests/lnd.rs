@@ -189,6 +189,9 @@ async fn a_port_that_does_not_speak_tls_is_named_as_the_setting_to_fix() {
     let err = wallet.status().await.unwrap_err();
     assert_eq!(err.field(), Some("LND_GRPC_PORT"), "{err}");
     assert!(err.to_string().contains("TLS"), "{err}");
+    // Said once, not once per layer of the transport.
+    let chain = wallet_core::describe_chain(&err);
+    assert!(chain.matches("InvalidContentType").count() <= 1, "{chain}");
 }
 
 #[tokio::test]
@@ -287,4 +290,40 @@ async fn a_stream_from_nothing_settled_finds_a_settlement_its_subscription_never
         .unwrap();
     assert_eq!(item.payment_hash, created.checking_id);
     assert_eq!(item.amount_received_msat, 3_000);
+}
+
+#[tokio::test]
+async fn an_invoice_lnd_issued_for_another_amount_or_without_the_description_hash_is_refused() {
+    use prost::Message;
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "issuer").await.unwrap();
+    let wallet = lnd.wallet().unwrap();
+    let other = FakeWallet::new(network.add_node(NodeConfig::new("other")).unwrap());
+    let another_amount = other
+        .create_invoice(InvoiceRequest::new(9_000))
+        .await
+        .unwrap();
+    let no_hash = other
+        .create_invoice(InvoiceRequest::new(5_000).memo("plain"))
+        .await
+        .unwrap();
+    let hashed =
+        InvoiceRequest::new(5_000).unhashed_description(b"[[\"text/plain\",\"x\"]]".to_vec());
+    for (issued, request, what) in [
+        (another_amount, InvoiceRequest::new(5_000), "another amount"),
+        (no_hash, hashed, "no description hash"),
+    ] {
+        let reply = lnd_grpc::lnrpc::AddInvoiceResponse {
+            r_hash: wallet_core::hex::decode(&issued.checking_id.to_hex()).unwrap(),
+            payment_request: issued.payment_request,
+            add_index: 1,
+            payment_addr: Vec::new(),
+        };
+        lnd.simulator.script_next(
+            "/lnrpc.Lightning/AddInvoice",
+            ScriptedReply::Message(reply.encode_to_vec()),
+        );
+        let created = wallet.create_invoice(request).await;
+        assert!(created.is_err(), "{what}: {created:?}");
+    }
 }
