@@ -1,18 +1,27 @@
-//! Where the wallets under test meet the fake network: the fake node in process, or lnd-sim or
-//! cln-sim in front of it (real gRPC over TLS, a real unix socket). The ledger is the fake node
-//! underneath either way.
+//! Where the wallets under test meet the fake network: the fake node in process, lnd-sim or
+//! cln-sim in front of it (real gRPC over TLS, a real unix socket), or a real LNbits server funded
+//! by lnd-sim (the LNbits test bed). The ledger is the fake node underneath every time.
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cln_sim::ClnSimulator;
+use lnbits_testserver::{LndFundedBed, WalletKeys};
 use lnd_sim::{LndSimulator, SimOptions};
 use wallet_cln::{ClnConfig, CoreLightningWallet};
 use wallet_conformance::fixtures::TempDir;
-use wallet_core::Wallet;
-use wallet_fake::{FakeNode, FakeWallet};
+use wallet_core::{PaymentHash, Wallet};
+use wallet_fake::{FakeNetwork, FakeNode, FakePaymentState, FakeWallet, NodeConfig};
+use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 use wallet_lnd::{LndConfig, LndWallet};
+
+/// The most LNbits restarts one campaign makes (each costs seconds); later payer restarts restart
+/// lnd-sim under LNbits instead, and the output says how many were made.
+pub const MAX_LNBITS_RESTARTS: u32 = 3;
+/// What each campaign's LNbits wallet is funded with, in sats.
+const LNBITS_FUNDS_SATS: u64 = 10_000_000;
 
 /// The backend whose wallets a campaign runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +32,8 @@ pub enum Backend {
     Lnd,
     /// `CoreLightningWallet` against cln-sim.
     Cln,
+    /// `LnbitsWallet`s on a real LNbits funded by lnd-sim, paying a fake node's invoices.
+    Lnbits,
 }
 
 /// Every backend with a campaign, by its command-line name.
@@ -30,6 +41,7 @@ pub const BACKENDS: &[(&str, Backend)] = &[
     ("fake", Backend::Fake),
     ("lnd", Backend::Lnd),
     ("cln", Backend::Cln),
+    ("lnbits", Backend::Lnbits),
 ];
 
 impl Backend {
@@ -47,6 +59,8 @@ impl Backend {
         match self {
             Self::Fake => Duration::from_secs(5),
             Self::Lnd | Self::Cln => Duration::from_secs(2),
+            // LNbits' own wait for the node comes first.
+            Self::Lnbits => Duration::from_secs(3),
         }
     }
 }
@@ -78,6 +92,75 @@ enum Served {
     InProcess,
     Lnd(Box<LndSimulator>),
     Cln(ClnSimulator),
+    Lnbits {
+        bed: &'static LndFundedBed,
+        endpoint: String,
+        keys: WalletKeys,
+        restarts: AtomicU32,
+    },
+}
+
+/// The payer's and the payee's nodes, as the wallets under test reach them.
+pub(crate) struct Pair {
+    pub(crate) payer: FakeNode,
+    pub(crate) payer_server: Server,
+    pub(crate) payee: FakeNode,
+    pub(crate) payee_server: Server,
+}
+
+/// The nodes of one campaign: two on a new fake network, each served as `backend` serves its
+/// node; on the LNbits bed, the node funding LNbits pays a new fake node of the bed's network
+/// (LNbits settles payments between its own wallets without its node, so the payee is outside).
+pub(crate) async fn pair(backend: Backend, payer_balance_msat: u64) -> Result<Pair, String> {
+    if backend == Backend::Lnbits {
+        return lnbits_pair().await;
+    }
+    let network = FakeNetwork::new();
+    let payer = network
+        .add_node(NodeConfig::new("chaos-payer").balance_msat(payer_balance_msat))
+        .map_err(|err| err.to_string())?;
+    let payee = network
+        .add_node(NodeConfig::new("chaos-payee"))
+        .map_err(|err| err.to_string())?;
+    Ok(Pair {
+        payer_server: Server::start(payer.clone(), backend).await?,
+        payee_server: Server::start(payee.clone(), backend).await?,
+        payer,
+        payee,
+    })
+}
+
+async fn lnbits_pair() -> Result<Pair, String> {
+    static CAMPAIGNS: AtomicU64 = AtomicU64::new(0);
+    let campaign = CAMPAIGNS.fetch_add(1, Ordering::SeqCst);
+    let bed = LndFundedBed::shared_from_env().await?;
+    let server = bed.server();
+    let endpoint = server.endpoint()?;
+    // The server's client belongs to the bed's runtime, which outlives this campaign's.
+    let name = format!("chaos-payer-{campaign}");
+    let keys = bed
+        .run(async move { server.new_wallet(&name, LNBITS_FUNDS_SATS).await })
+        .await??;
+    let payee = bed
+        .network()
+        .add_node(NodeConfig::new(format!("chaos-payee-{campaign}")))
+        .map_err(|err| err.to_string())?;
+    let payer = bed.funding_node().clone();
+    Ok(Pair {
+        payer_server: Server {
+            node: payer.clone(),
+            served: Served::Lnbits {
+                bed,
+                endpoint,
+                keys,
+                restarts: AtomicU32::new(0),
+            },
+            _scratch: None,
+        },
+        payee_server: Server::start(payee.clone(), Backend::Fake).await?,
+        payer,
+        payee,
+    })
 }
 
 /// One node of the fake network, as the wallets under test reach it.
@@ -102,6 +185,11 @@ impl Server {
                     .await
                     .map_err(|err| err.to_string())?;
                 (Served::Lnd(Box::new(simulator)), Some(scratch))
+            }
+            Backend::Lnbits => {
+                return Err(
+                    "an LNbits server serves the bed's funding node only (beds::pair)".into(),
+                );
             }
             Backend::Cln => {
                 let scratch = scratch(node.alias())?;
@@ -134,7 +222,70 @@ impl Server {
                 config.hold_invoices = true;
                 Arc::new(CoreLightningWallet::new(config))
             }
+            Served::Lnbits { endpoint, keys, .. } => {
+                let mut config = LnbitsConfig::new(
+                    endpoint,
+                    Some(keys.admin_key.clone()),
+                    Some(keys.invoice_key.clone()),
+                )
+                .map_err(|err| err.to_string())?;
+                config.request_timeout = timeout;
+                Arc::new(LnbitsWallet::new(config).map_err(|err| err.to_string())?)
+            }
         })
+    }
+
+    /// The balances the payer's wallets may report after quiescence, lowest and highest, from
+    /// the ledger and `issued` (each invoice's hash and the amount paying it moves). On a node
+    /// both are its balance. LNbits' wallets keep their own books over one node: at most the
+    /// funds less every payment the node completed, with its fee (more would be money that does
+    /// not exist); at least that less, for each payment the node did not complete, its amount and
+    /// LNbits' fee reserve (1 %, at least 2 sat), which LNbits keeps while a payment it could not
+    /// confirm stays pending.
+    pub(crate) fn ledger_balance(
+        &self,
+        issued: &[(PaymentHash, u64)],
+    ) -> Result<(u64, u64), String> {
+        let Served::Lnbits { .. } = &self.served else {
+            let balance = self.node.balance_msat().map_err(|err| err.to_string())?;
+            return Ok((balance, balance));
+        };
+        let payments = self.node.payments().map_err(|err| err.to_string())?;
+        let mut spent: u64 = 0;
+        let mut held: u64 = 0;
+        for (hash, amount_msat) in issued {
+            let completed = payments
+                .iter()
+                .filter(|payment| payment.payment_hash == *hash)
+                .flat_map(|payment| {
+                    payment
+                        .attempts
+                        .iter()
+                        .filter_map(|attempt| match attempt.state {
+                            FakePaymentState::Succeeded { fee_msat, .. } => {
+                                Some(payment.amount_msat.saturating_add(fee_msat))
+                            }
+                            _ => None,
+                        })
+                })
+                .fold(0u64, u64::saturating_add);
+            if completed > 0 {
+                spent = spent.saturating_add(completed);
+            } else {
+                let reserve = (amount_msat / 100).max(2_000);
+                held = held.saturating_add(amount_msat.saturating_add(reserve));
+            }
+        }
+        let highest = (LNBITS_FUNDS_SATS * 1_000).saturating_sub(spent);
+        Ok((highest.saturating_sub(held), highest))
+    }
+
+    /// How many LNbits restarts were made, on the LNbits bed.
+    pub(crate) fn lnbits_restarts(&self) -> Option<u32> {
+        match &self.served {
+            Served::Lnbits { restarts, .. } => Some(restarts.load(Ordering::SeqCst)),
+            _ => None,
+        }
     }
 
     /// A `FakeWallet` on this node, when the node is reached in process.
@@ -151,6 +302,15 @@ impl Server {
             }
             Served::Lnd(simulator) => simulator.restart().await.map_err(|err| err.to_string()),
             Served::Cln(simulator) => simulator.restart().await.map_err(|err| err.to_string()),
+            Served::Lnbits { bed, restarts, .. } => {
+                if restarts.fetch_add(1, Ordering::SeqCst) < MAX_LNBITS_RESTARTS {
+                    let server = bed.server();
+                    bed.run(async move { server.restart().await }).await?
+                } else {
+                    restarts.fetch_sub(1, Ordering::SeqCst);
+                    bed.restart_lnd().await
+                }
+            }
         }
     }
 
@@ -175,6 +335,9 @@ impl Server {
             (Served::Cln(simulator), true) => {
                 simulator.resume().await.map_err(|err| err.to_string())
             }
+            // LNbits stays up; the node under it does not answer.
+            (Served::Lnbits { bed, .. }, false) => bed.stop_lnd().await,
+            (Served::Lnbits { bed, .. }, true) => bed.start_lnd().await,
         }
     }
 }

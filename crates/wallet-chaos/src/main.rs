@@ -1,4 +1,4 @@
-//! `wallet-chaos --backend fake|lnd|cln|all --payments N --seed S [--mutant NAME] [--no-shrink]`:
+//! `wallet-chaos --backend fake|lnd|cln|lnbits|all --payments N --seed S [--mutant NAME] [--no-shrink]`:
 //! runs one campaign per backend (`N` payment steps each) and prints its counts per invariant
 //! and per backend, then `TOTAL: <payments> payments, <faults> faults, <violations>
 //! violations`; exits non-zero on any violation.
@@ -68,6 +68,9 @@ fn run(args: &[String]) -> Result<bool, String> {
         explain(&report, &steps, &config, shrink);
         for unchecked in &report.unchecked {
             println!("{}: unchecked: {unchecked}", backend.name());
+        }
+        for note in &report.notes {
+            println!("{}: {note}", backend.name());
         }
         lines.push(format!(
             "{}: {} payments, {} faults, {} violations (in {:.1} s)",

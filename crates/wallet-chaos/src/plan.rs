@@ -22,9 +22,12 @@ pub enum Fault {
     Offline,
     /// The payee node restarts: its streams drop.
     PayeeRestart,
+    /// What serves the payer (its node, its simulator, or LNbits) restarts while the payment is
+    /// under way: connections drop, the state stays.
+    PayerRestart,
 }
 
-const FAULTS: [Fault; 7] = [
+const FAULTS: [Fault; 8] = [
     Fault::LostAnswer,
     Fault::Stall,
     Fault::Fail,
@@ -32,6 +35,7 @@ const FAULTS: [Fault; 7] = [
     Fault::SlowSettlement,
     Fault::Offline,
     Fault::PayeeRestart,
+    Fault::PayerRestart,
 ];
 
 /// Which invoice a payment is for.
