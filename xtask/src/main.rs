@@ -67,7 +67,7 @@ tasks:
                               the randomized fault campaign: payments and faults from a seeded
                               schedule, checked against the fake network's ledger; ends with
                               `TOTAL: N payments, N faults, N violations` (B: fake, lnd, cln,
-                              all; M: lost-answer-failed, no-dedupe)
+                              lnbits, all; M: lost-answer-failed, no-dedupe, no-prelookup)
   fuzz [--seconds N] [--keep] each fuzz target under fuzz/ for N seconds (30) where a nightly
                               toolchain with cargo-fuzz exists; says so and does nothing elsewhere;
                               --keep adds what it finds to fuzz/corpus/ (to commit)

@@ -94,6 +94,11 @@ impl LndFundedBed {
             .await?
     }
 
+    /// Drops every connection LNbits has to lnd-sim; lnd-sim keeps listening.
+    pub fn drop_lnd_connections(&self) {
+        self.lnd.drop_connections();
+    }
+
     /// Stops lnd-sim: LNbits cannot reach its node until [`LndFundedBed::start_lnd`].
     pub async fn stop_lnd(&self) -> Result<(), String> {
         let lnd = Arc::clone(&self.lnd);

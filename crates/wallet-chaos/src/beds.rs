@@ -314,6 +314,17 @@ impl Server {
         }
     }
 
+    /// Drops every connection to what serves the node (and the streams on them); it keeps
+    /// listening. In process, the node's streams end.
+    pub(crate) fn kill_connections(&self) {
+        match &self.served {
+            Served::InProcess => self.node.control().cut_streams(),
+            Served::Lnd(simulator) => simulator.drop_connections(),
+            Served::Cln(simulator) => simulator.drop_connections(),
+            Served::Lnbits { bed, .. } => bed.drop_lnd_connections(),
+        }
+    }
+
     /// Makes the node unreachable (`false`) or reachable again (`true`).
     pub(crate) async fn reachable(&self, reachable: bool) -> Result<(), String> {
         match (&self.served, reachable) {

@@ -8,11 +8,9 @@
 //! ledger read in the same poll as an answer sees the ledger as the answer came.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use wallet_core::supervisor::{SupervisedStream, SupervisorConfig};
 use wallet_core::{
     FailureReason, HoldInvoiceRequest, InvoiceRequest, InvoiceStatus, PayError, PayInvoiceRequest,
     PaymentHash, PaymentResponse, PaymentStatus, Preimage, Wallet, sha256,
@@ -23,6 +21,7 @@ use crate::beds::{Backend, Server};
 use crate::mutant::{Mutant, Mutated};
 use crate::oracle::{Invariant, Violations};
 use crate::plan::{Fault, Rates, Step, Target};
+use crate::subscriber::Subscriber;
 
 /// What a campaign runs.
 #[derive(Clone, Debug)]
@@ -100,7 +99,7 @@ struct World {
     /// Two instances on the payer node: two processes sharing one node.
     payers: [Arc<dyn Wallet>; 2],
     payee_wallet: Arc<dyn Wallet>,
-    delivered: Arc<Mutex<Vec<PaymentHash>>>,
+    subscriber: Subscriber,
     issued: Vec<Issued>,
     stalled: Vec<PaymentHash>,
     open_holds: Vec<Preimage>,
@@ -150,17 +149,11 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
     };
     let payers = [instance()?, instance()?];
     let payee_wallet = payee_server.wallet(CALL_TIMEOUT)?;
-    let delivered = Arc::new(Mutex::new(Vec::new()));
-    let collector = if config.mutant == Some(Mutant::NoDedupe) {
-        tokio::spawn(crate::mutant::collect_without_dedupe(
-            Arc::clone(&payee_wallet),
-            Arc::clone(&delivered),
-        ))
-    } else {
-        tokio::spawn(collect(Arc::clone(&payee_wallet), Arc::clone(&delivered)))
-    };
-    // Let the stream pin its start before anything is paid.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let subscriber = Subscriber::start(
+        Arc::clone(&payee_wallet),
+        config.mutant == Some(Mutant::NoDedupe),
+    )
+    .await?;
     let mut world = World {
         payers,
         payer,
@@ -169,7 +162,7 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
         payee_server,
         pay_timeout: config.backend.pay_timeout(),
         payee_wallet,
-        delivered,
+        subscriber,
         issued: Vec::new(),
         stalled: Vec::new(),
         open_holds: Vec::new(),
@@ -213,6 +206,7 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
                 lookup_and_check(&mut world, *pick, *instance, at).await
             }
             Step::Pass => tokio::time::sleep(SHORT_EXPIRY + Duration::from_secs(1)).await,
+            Step::SubscriberRestart => world.subscriber.restart(),
             Step::ResolveHold { pick, settle } => {
                 if let Some(preimage) = take(&mut world.open_holds, *pick) {
                     // Refused when nothing is held yet (settle) or after the end: not the
@@ -232,7 +226,7 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
     }
     quiesce(&mut world, steps.len() as u64).await;
     check_end(&mut world, steps.len() as u64).await;
-    collector.abort();
+    world.subscriber.stop();
     Ok(world.report)
 }
 
@@ -302,24 +296,6 @@ impl World {
     }
 }
 
-/// Collects what a supervised stream of `wallet` delivers.
-async fn collect(wallet: Arc<dyn Wallet>, delivered: Arc<Mutex<Vec<PaymentHash>>>) {
-    let config = SupervisorConfig {
-        initial_backoff: Duration::from_millis(100),
-        max_backoff: Duration::from_secs(1),
-        ..SupervisorConfig::default()
-    };
-    let mut stream = SupervisedStream::new(wallet, None, config);
-    while let Some(item) = stream.next().await {
-        if let Ok(paid) = item {
-            delivered
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(paid.payment_hash);
-        }
-    }
-}
-
 fn short(hash: &PaymentHash) -> String {
     hash.to_hex().chars().take(8).collect()
 }
@@ -364,7 +340,10 @@ async fn pay_and_check(
         Some(Fault::SlowSettlement) => control.delay_next_payment(Duration::from_secs(2)),
         Some(Fault::Offline) => world.payer_server.reachable(false).await?,
         Some(Fault::PayeeRestart) => world.payee_server.restart().await?,
-        Some(Fault::PayerRestart) | None => {}
+        Some(Fault::SlowLookups) => {
+            control.delay_lookups(world.pay_timeout + Duration::from_secs(1));
+        }
+        Some(Fault::PayerRestart | Fault::ConnectionKill) | None => {}
     }
     let mut calls = Vec::new();
     for instance in instances {
@@ -384,10 +363,14 @@ async fn pay_and_check(
         }));
     }
     world.report.payments += instances.len() as u64;
-    if fault == Some(Fault::PayerRestart) {
-        // Let the calls reach the node first: the restart comes while they are under way.
+    if matches!(fault, Some(Fault::PayerRestart | Fault::ConnectionKill)) {
+        // Let the calls reach the node first: the fault comes while they are under way.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        world.payer_server.restart().await?;
+        if fault == Some(Fault::PayerRestart) {
+            world.payer_server.restart().await?;
+        } else {
+            world.payer_server.kill_connections();
+        }
     }
     let mut answers = Vec::new();
     for call in calls {
@@ -395,6 +378,9 @@ async fn pay_and_check(
     }
     if fault == Some(Fault::Offline) {
         world.payer_server.reachable(true).await?;
+    }
+    if fault == Some(Fault::SlowLookups) {
+        control.delay_lookups(Duration::ZERO);
     }
     // A fault no payment consumed (none reached the node) must not hit a later payment.
     control.clear_next_failure();
@@ -586,38 +572,46 @@ async fn check_end(world: &mut World, at: u64) {
         .filter(|invoice| matches!(invoice.state, FakeInvoiceState::Settled { .. }))
         .map(|invoice| invoice.payment_hash)
         .collect();
-    let delivered = || {
-        world
-            .delivered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    };
-    // The stream has a bound to deliver everything the ledger shows paid.
+    // The subscriber has a bound to handle everything the ledger shows paid.
     let deadline = tokio::time::Instant::now() + DELIVERY_BOUND;
-    while tokio::time::Instant::now() < deadline
-        && !paid.iter().all(|hash| delivered().contains(hash))
-    {
+    while tokio::time::Instant::now() < deadline && {
+        let handled = world.subscriber.handled();
+        !paid
+            .iter()
+            .all(|hash| handled.iter().any(|(_, seen)| seen == hash))
+    } {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let delivered = delivered();
+    let handled = world.subscriber.handled();
     let report = &mut world.report;
     for hash in &paid {
-        let times = delivered.iter().filter(|seen| *seen == hash).count();
-        if times != 1 {
+        let sessions: Vec<u32> = handled
+            .iter()
+            .filter(|(_, seen)| seen == hash)
+            .map(|(session, _)| *session)
+            .collect();
+        let mut once_each = sessions.clone();
+        once_each.dedup();
+        // Exactly once per session (across node restarts), at least once across the
+        // subscriber's own restarts.
+        if sessions.is_empty() || once_each.len() != sessions.len() {
             report.violations.add(
                 Invariant::DeliveredOnce,
                 at,
-                format!("{} paid, delivered {times} times", short(hash)),
+                format!(
+                    "{} paid, delivered {} times (in sessions {sessions:?})",
+                    short(hash),
+                    sessions.len()
+                ),
             );
         }
     }
-    for hash in &delivered {
+    for (session, hash) in &handled {
         if !paid.contains(hash) {
             report.violations.add(
                 Invariant::DeliveredOnce,
                 at,
-                format!("{} delivered but not paid", short(hash)),
+                format!("{} delivered (session {session}) but not paid", short(hash)),
             );
         }
     }

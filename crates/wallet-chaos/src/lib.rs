@@ -15,6 +15,7 @@ pub mod oracle;
 pub mod plan;
 pub mod rng;
 pub mod shrink;
+mod subscriber;
 
 pub use beds::{BACKENDS, Backend};
 pub use campaign::{Config, Report, execute, run};

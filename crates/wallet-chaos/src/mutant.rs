@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -219,25 +219,18 @@ impl Wallet for Mutated {
     }
 }
 
-/// [`Mutant::NoDedupe`]'s collector: reconnects from the cursor it started at, with no
-/// de-duplication, for as long as it runs (the campaign aborts it).
-pub async fn collect_without_dedupe(
+/// [`Mutant::NoDedupe`]'s reader: reconnects from the cursor it started at, with no
+/// de-duplication, for as long as it runs (the campaign aborts it), handing each item to
+/// `handle`.
+pub(crate) async fn read_without_dedupe(
     wallet: Arc<dyn Wallet>,
-    delivered: Arc<Mutex<Vec<PaymentHash>>>,
+    start: Option<StreamCursor>,
+    mut handle: impl FnMut(PaymentHash) + Send + 'static,
 ) {
-    let start = loop {
-        match wallet.paid_invoices_cursor().await {
-            Ok(cursor) => break cursor,
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    };
     loop {
-        if let Ok(mut stream) = wallet.paid_invoices_stream(Some(start.clone())).await {
+        if let Ok(mut stream) = wallet.paid_invoices_stream(start.clone()).await {
             while let Some(Ok(paid)) = stream.next().await {
-                delivered
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(paid.payment_hash);
+                handle(paid.payment_hash);
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

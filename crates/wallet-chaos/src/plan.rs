@@ -25,9 +25,15 @@ pub enum Fault {
     /// What serves the payer (its node, its simulator, or LNbits) restarts while the payment is
     /// under way: connections drop, the state stays.
     PayerRestart,
+    /// Every connection to what serves the payer drops while the payment is under way (on the
+    /// LNbits bed: LNbits' connections to its node).
+    ConnectionKill,
+    /// The payer node answers lookups only after the payment's whole budget: the lookup before
+    /// dispatch cannot finish in time.
+    SlowLookups,
 }
 
-const FAULTS: [Fault; 8] = [
+const FAULTS: [Fault; 10] = [
     Fault::LostAnswer,
     Fault::Stall,
     Fault::Fail,
@@ -36,6 +42,8 @@ const FAULTS: [Fault; 8] = [
     Fault::Offline,
     Fault::PayeeRestart,
     Fault::PayerRestart,
+    Fault::ConnectionKill,
+    Fault::SlowLookups,
 ];
 
 /// Which invoice a payment is for.
@@ -97,6 +105,9 @@ pub enum Step {
     /// Time passes beyond the short expiry: every invoice issued with it has expired, including
     /// those paid or with a payment in flight, which later steps may pay again.
     Pass,
+    /// The process reading the paid-invoice stream restarts: a new supervised stream resumes
+    /// from the cursor the last one persisted.
+    SubscriberRestart,
 }
 
 impl fmt::Display for Step {
@@ -142,6 +153,7 @@ impl fmt::Display for Step {
                 if *settle { "settle" } else { "cancel" }
             ),
             Self::Pass => f.write_str("let the short-lived invoices expire"),
+            Self::SubscriberRestart => f.write_str("restart the subscriber from its cursor"),
         }
     }
 }
@@ -236,6 +248,9 @@ pub fn make(payments: u64, seed: u64, rates: &Rates) -> Vec<Step> {
         }
         if rng.chance(rates.short_expiry / 2) {
             steps.push(Step::Pass);
+        }
+        if rng.chance(2) {
+            steps.push(Step::SubscriberRestart);
         }
     }
     steps
