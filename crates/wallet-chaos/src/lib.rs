@@ -5,8 +5,8 @@
 //! the fake network underneath, never against what a `Wallet` says. Mutants (deliberately
 //! broken wallets) must be caught; a schedule that breaks an invariant is shrunk.
 //!
-//! It runs the fake backend, and `LndWallet` and `CoreLightningWallet` against lnd-sim and
-//! cln-sim; the LNbits bed's run is to come (see the README).
+//! It runs the fake backend, `LndWallet` and `CoreLightningWallet` against lnd-sim and cln-sim,
+//! and `LnbitsWallet` on a real LNbits funded by lnd-sim (the `lnbits-testserver` bed).
 
 pub mod beds;
 pub mod campaign;
