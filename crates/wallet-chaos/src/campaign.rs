@@ -230,7 +230,7 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
             Step::Pay { .. } | Step::Release { .. } => world.last_payment,
             _ => None,
         };
-        let sweep = at % FULL_SWEEP_STEPS == 0;
+        let sweep = at.is_multiple_of(FULL_SWEEP_STEPS);
         check_paid_once(
             &world.payer,
             step_payment.as_ref().filter(|_| !sweep),
