@@ -367,6 +367,9 @@ impl Payments {
                 return Err(not_sent(reason));
             }
             Dispatched::Answered(PaymentStatus::Unknown) => PaymentStatus::Pending,
+            Dispatched::Answered(failed @ PaymentStatus::Failed { .. }) => {
+                confirm_failure(driver, &payment_hash, failed, deadline).await
+            }
             Dispatched::Answered(status) => status,
             Dispatched::Declined(reason) => {
                 match newer_attempts(driver, &payment_hash, before, deadline).await {
@@ -392,6 +395,48 @@ impl Payments {
             }
         };
         respond(status)
+    }
+}
+
+/// Rule 1 for a failure the node answered about this dispatch: it is the hash's status only while
+/// the node shows nothing else paid or in flight. Another process (a second instance on the same
+/// node) may have dispatched the hash after this attempt failed and before the failure reached
+/// this call; reporting `Failed` then would say an invoice is unpaid that is paid. A node that
+/// cannot be asked in time leaves it `Pending`.
+async fn confirm_failure<D>(
+    driver: &D,
+    payment_hash: &PaymentHash,
+    failed: PaymentStatus,
+    deadline: Instant,
+) -> PaymentStatus
+where
+    D: PaymentDriver + ?Sized,
+{
+    let after = if left(deadline).is_zero() {
+        None
+    } else {
+        tokio::time::timeout_at(deadline, driver.attempts(payment_hash, left(deadline)))
+            .await
+            .ok()
+            .and_then(Result::ok)
+    };
+    let Some(after) = after else {
+        tracing::warn!(
+            %payment_hash,
+            "the node answered a failure but cannot be asked whether another attempt paid: Pending"
+        );
+        return PaymentStatus::Pending;
+    };
+    match payment_status(payment_hash, &after) {
+        status @ (PaymentStatus::Succeeded { .. } | PaymentStatus::Pending) => {
+            tracing::warn!(
+                %payment_hash,
+                "this attempt failed, but the node has the hash paid or in flight (another \
+                 process's attempt): reporting that"
+            );
+            status
+        }
+        PaymentStatus::Failed { .. } | PaymentStatus::Unknown => failed,
     }
 }
 

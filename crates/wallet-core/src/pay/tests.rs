@@ -410,3 +410,54 @@ async fn a_record_of_this_lookup_whose_hash_cannot_be_read_is_pending_and_nothin
     assert_eq!(pay(&node, fresh()).await, Ok(PaymentStatus::Pending));
     assert_eq!(node.dispatches(), 0);
 }
+
+#[tokio::test]
+async fn an_answered_failure_gives_way_to_another_processs_attempt_that_paid_or_is_in_flight() {
+    let our_attempt_failed = Dispatched::Answered(PaymentStatus::Failed {
+        reason: FailureReason::NoRoute,
+    });
+    // Before: nothing. After: this call's failed attempt and another process's success.
+    let node = Scripted::new(
+        vec![vec![], vec![failed(1), succeeded(2)]],
+        our_attempt_failed.clone(),
+    );
+    assert_eq!(pay(&node, fresh()).await, Ok(success()));
+    let node = Scripted::new(
+        vec![vec![], vec![failed(1), attempt(AttemptState::InFlight, 2)]],
+        our_attempt_failed,
+    );
+    assert_eq!(pay(&node, fresh()).await, Ok(PaymentStatus::Pending));
+}
+
+/// A node that answers its first lookup (nothing), fails the dispatch, then cannot be asked.
+struct GoneAfterFailing(Mutex<bool>);
+
+#[async_trait]
+impl PaymentDriver for GoneAfterFailing {
+    fn features(&self) -> Features {
+        Features::all()
+    }
+    async fn attempts(&self, _: &PaymentHash, _: Duration) -> Result<Vec<Attempt>, WalletError> {
+        if *self.0.lock().unwrap() {
+            return Err(WalletError::unavailable("connection refused"));
+        }
+        Ok(Vec::new())
+    }
+    async fn dispatch(&self, _: &CheckedPayment, _: &PayInvoiceRequest, _: Instant) -> Dispatched {
+        *self.0.lock().unwrap() = true;
+        Dispatched::Answered(PaymentStatus::Failed {
+            reason: FailureReason::NoRoute,
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_answered_failure_that_cannot_be_checked_against_the_records_is_pending() {
+    let answer = Payments::new()
+        .pay(&GoneAfterFailing(Mutex::new(false)), fresh())
+        .await;
+    assert_eq!(
+        answer.map(|response| response.status),
+        Ok(PaymentStatus::Pending)
+    );
+}
