@@ -3,6 +3,7 @@
 pub mod behaviours;
 pub mod fixtures;
 mod harness;
+pub mod log_capture;
 mod proxy;
 mod real_node;
 mod report;

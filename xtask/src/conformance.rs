@@ -170,8 +170,11 @@ const LNBITS_SERVER_TESTS: &[(&str, &str)] =
     &[("wallet-lnbits", "server"), ("lnwallet-cli", "lnbits")];
 
 /// Tests outside the suite on LNbits funded by lnd-sim (each test process starts its own):
-/// lnd-sim restarted under LNbits, a route failure that lnd retries.
-const LNBITS_ON_LND_TESTS: &[(&str, &str)] = &[("wallet-lnbits", "on_lnd")];
+/// lnd-sim restarted under LNbits, a route failure that lnd retries, no secret in any log line.
+const LNBITS_ON_LND_TESTS: &[(&str, &str)] = &[
+    ("wallet-lnbits", "on_lnd"),
+    ("wallet-lnbits", "secrets_in_logs"),
+];
 
 fn run_server_tests(
     backend: &Backend,

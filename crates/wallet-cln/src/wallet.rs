@@ -228,6 +228,13 @@ impl Wallet for CoreLightningWallet {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "cln"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn status(&self) -> Result<StatusResponse, WalletError> {
         let funds = self.call("listfunds", json!({})).await?;
         let channels = list(&funds, "channels")?;
@@ -260,6 +267,7 @@ impl Wallet for CoreLightningWallet {
         Ok(StatusResponse { balance_msat })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "cln", amount_msat = ?request.amount_msat), ret(level = "info"), err(Display))]
     async fn create_invoice(
         &self,
         request: InvoiceRequest,
@@ -303,6 +311,13 @@ impl Wallet for CoreLightningWallet {
         request.issued("lightningd", bolt11.to_owned(), Some(payment_hash))
     }
 
+    #[tracing::instrument(
+        level = "info",
+        skip_all,
+        fields(backend = "cln"),
+        ret(level = "info"),
+        err(Display)
+    )]
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
         self.inner
             .payments
@@ -310,6 +325,7 @@ impl Wallet for CoreLightningWallet {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "cln", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_invoice_status(
         &self,
         checking_id: &PaymentHash,
@@ -346,6 +362,7 @@ impl Wallet for CoreLightningWallet {
         Ok(InvoiceStatus::Unknown)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "cln", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_payment_status(
         &self,
         checking_id: &PaymentHash,
@@ -357,6 +374,13 @@ impl Wallet for CoreLightningWallet {
         Ok(payment_status(checking_id, &attempts))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "cln"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
         let pay_index = crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?;
         let holds = if self.inner.config.hold_invoices {
@@ -369,6 +393,7 @@ impl Wallet for CoreLightningWallet {
         Ok(Position { pay_index, holds }.cursor())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "cln", resume_from = ?resume_from), err(Display))]
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,
@@ -386,6 +411,7 @@ impl Wallet for CoreLightningWallet {
         .await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "cln", payment_hash = %request.payment_hash), ret(level = "info"), err(Display))]
     async fn create_hold_invoice(
         &self,
         request: HoldInvoiceRequest,
@@ -418,6 +444,7 @@ impl Wallet for CoreLightningWallet {
         )
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "cln", payment_hash = %preimage.payment_hash()), err(Display))]
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
         self.require_hold()?;
         let settle = self
@@ -449,6 +476,7 @@ impl Wallet for CoreLightningWallet {
         }
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "cln", payment_hash = %payment_hash), err(Display))]
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
         self.require_hold()?;
         let cancel = self
@@ -481,6 +509,7 @@ impl Wallet for CoreLightningWallet {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "cln"), err(Display))]
     async fn node_info(&self) -> Result<NodeInfo, WalletError> {
         let info = self.call("getinfo", json!({})).await?;
         let balance = self.status().await?;
@@ -511,6 +540,7 @@ impl Wallet for CoreLightningWallet {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "cln"), err(Display))]
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
         let channels = self.call("listpeerchannels", json!({})).await?;
         list(&channels, "channels")?
@@ -559,6 +589,7 @@ impl Wallet for CoreLightningWallet {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "cln"), err(Display))]
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
         let peers = self.call("listpeers", json!({})).await?;
         Ok(list(&peers, "peers")?

@@ -178,6 +178,10 @@ impl Supervisor {
                         self.cursor = Some(paid.cursor.clone());
                         return Some(Ok(paid));
                     }
+                    tracing::debug!(
+                        payment_hash = %paid.payment_hash,
+                        "paid invoice delivered again after a reconnect: passed over"
+                    );
                 }
                 Some(Err(error)) => {
                     if let Err(give_up) = self.connection_lost(error) {
@@ -213,6 +217,12 @@ impl Supervisor {
         }
         match self.wallet.paid_invoices_stream(self.cursor.clone()).await {
             Ok(stream) => {
+                match &self.cursor {
+                    Some(cursor) => {
+                        tracing::info!(%cursor, "paid-invoice stream connected, resumed from cursor");
+                    }
+                    None => tracing::info!("paid-invoice stream connected"),
+                }
                 self.connection = Some(Connection {
                     stream,
                     opened_at: Instant::now(),
@@ -249,6 +259,12 @@ impl Supervisor {
                 .is_some_and(|limit| self.consecutive_failures >= limit)
         {
             self.stopped = true;
+            tracing::error!(
+                consecutive_failures = self.consecutive_failures,
+                permanent = error.is_permanent(),
+                error = %crate::describe_chain(&error),
+                "paid-invoice stream gave up"
+            );
             self.health.send_replace(StreamHealth::Stopped {
                 last_error: error.clone(),
             });
@@ -260,6 +276,12 @@ impl Supervisor {
     }
 
     fn schedule_retry(&mut self, delay: Duration, last_error: WalletError) {
+        tracing::warn!(
+            reconnect = self.consecutive_failures.saturating_add(1),
+            retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            error = %crate::describe_chain(&last_error),
+            "paid-invoice stream lost; reconnecting"
+        );
         self.retry_delay = Some(delay);
         self.health.send_replace(StreamHealth::Reconnecting {
             consecutive_failures: self.consecutive_failures,

@@ -226,12 +226,20 @@ impl Wallet for FakeWallet {
         Features::all()
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "fake"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn status(&self) -> Result<StatusResponse, WalletError> {
         Ok(StatusResponse {
             balance_msat: self.node.balance_msat()?,
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "fake", amount_msat = ?request.amount_msat), ret(level = "info"), err(Display))]
     async fn create_invoice(
         &self,
         request: InvoiceRequest,
@@ -241,12 +249,20 @@ impl Wallet for FakeWallet {
         invoice_response(&request, invoice)
     }
 
+    #[tracing::instrument(
+        level = "info",
+        skip_all,
+        fields(backend = "fake"),
+        ret(level = "info"),
+        err(Display)
+    )]
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
         self.payments
             .pay(&Driver { node: &self.node }, request)
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fake", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_invoice_status(
         &self,
         checking_id: &PaymentHash,
@@ -258,6 +274,7 @@ impl Wallet for FakeWallet {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fake", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_payment_status(
         &self,
         checking_id: &PaymentHash,
@@ -266,10 +283,18 @@ impl Wallet for FakeWallet {
         Ok(payment_status(checking_id, &attempts(payment)))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "fake"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
         Ok(StreamCursor::from_index(self.node.settled_count()?))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "fake", resume_from = ?resume_from), err(Display))]
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,
@@ -284,6 +309,7 @@ impl Wallet for FakeWallet {
             .boxed())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "fake", payment_hash = %request.payment_hash), ret(level = "info"), err(Display))]
     async fn create_hold_invoice(
         &self,
         request: HoldInvoiceRequest,
@@ -297,14 +323,17 @@ impl Wallet for FakeWallet {
             .issued("the fake node", invoice.bolt11, Some(request.payment_hash))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "fake", payment_hash = %preimage.payment_hash()), err(Display))]
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
         Ok(self.node.settle_hold_invoice(preimage)?)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "fake", payment_hash = %payment_hash), err(Display))]
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
         Ok(self.node.cancel_invoice(payment_hash)?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fake"), err(Display))]
     async fn node_info(&self) -> Result<NodeInfo, WalletError> {
         let balance_msat = self.node.balance_msat()?;
         Ok(NodeInfo {
@@ -320,6 +349,7 @@ impl Wallet for FakeWallet {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fake"), err(Display))]
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
         let local_balance_msat = self.node.balance_msat()?;
         let remote_balance_msat = self.node.network().config().hub_liquidity_msat;
@@ -333,6 +363,7 @@ impl Wallet for FakeWallet {
         }])
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fake"), err(Display))]
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
         self.node.balance_msat()?;
         Ok(vec![PeerInfo {

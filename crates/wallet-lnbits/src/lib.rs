@@ -6,6 +6,7 @@ mod http;
 mod mapping;
 mod stream;
 mod wallet;
+mod websocket;
 
 pub use config::LnbitsConfig;
 pub use wallet::LnbitsWallet;

@@ -24,16 +24,15 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wallet_core::amount::reported_msat;
 use wallet_core::untrusted::MAX_CATCH_UP_RECORDS;
 use wallet_core::{Cause, PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
 use crate::api::{PAGE, PaymentRecord, Side, TOP_UP_MEMO};
 use crate::wallet::Inner;
+use crate::websocket::{OpenFailure, Socket};
 
 /// How often we ping, so that a dead connection shows.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -123,8 +122,6 @@ fn paid_invoice(record: &PaymentRecord) -> Result<PaidInvoice, WalletError> {
     })
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
 struct Listener {
     inner: Arc<Inner>,
     socket: Socket,
@@ -190,8 +187,10 @@ async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
         })?
         .expose();
     let base = inner.config.endpoint.as_str().trim_end_matches('/');
-    let url = format!("{}/api/v1/ws/{key}", base.replacen("http", "ws", 1));
-    let redact = |text: String| text.replace(key, "<key>");
+    let path = format!(
+        "{}/api/v1/ws/{key}",
+        inner.config.endpoint.path().trim_end_matches('/')
+    );
     // The reply cap holds for websocket messages too (tungstenite's default is 64 MiB).
     let cap = Some(inner.config.max_reply_bytes);
     let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
@@ -199,17 +198,16 @@ async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
         .max_frame_size(cap);
     match tokio::time::timeout(
         inner.config.request_timeout,
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(limits), false),
+        crate::websocket::open(&inner.config.endpoint, &path, limits),
     )
     .await
     {
-        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Ok(socket)) => Ok(socket),
         // Refusals no retry will change: the supervisor stops on them instead of retrying.
-        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
-            let status = response.status();
+        Ok(Err(OpenFailure::Refused(status))) => {
             let message =
                 format!("LNbits answered {status} to the websocket at {base}/api/v1/ws/<key>");
-            Err(match status.as_u16() {
+            Err(match status {
                 401 | 403 => WalletError::Unauthorized(message),
                 404 => WalletError::NotFound(format!(
                     "{message}: is LNBITS_ENDPOINT an LNbits server?"
@@ -217,9 +215,14 @@ async fn connect(inner: &Inner) -> Result<Socket, WalletError> {
                 _ => WalletError::unavailable(message),
             })
         }
-        Ok(Err(err)) => Err(WalletError::unavailable(redact(format!(
-            "cannot open the LNbits websocket: {err}"
-        )))),
+        Ok(Err(OpenFailure::Broken(message, cause))) => {
+            let error =
+                WalletError::unavailable(format!("cannot open the LNbits websocket: {message}"));
+            Err(match cause {
+                Some(cause) => error.caused_by(cause),
+                None => error,
+            })
+        }
         Err(_) => Err(WalletError::unavailable(
             "the LNbits websocket did not open in time",
         )),

@@ -354,6 +354,13 @@ impl Wallet for LnbitsWallet {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "lnbits"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn status(&self) -> Result<StatusResponse, WalletError> {
         let body = self.inner.read(Method::GET, "/api/v1/wallet", None).await?;
         let balance_msat = body["balance"]
@@ -365,6 +372,7 @@ impl Wallet for LnbitsWallet {
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnbits", amount_msat = ?request.amount_msat), ret(level = "info"), err(Display))]
     async fn create_invoice(
         &self,
         request: InvoiceRequest,
@@ -373,6 +381,13 @@ impl Wallet for LnbitsWallet {
         self.create(&request, None).await
     }
 
+    #[tracing::instrument(
+        level = "info",
+        skip_all,
+        fields(backend = "lnbits"),
+        ret(level = "info"),
+        err(Display)
+    )]
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
         self.inner
             .payments
@@ -380,6 +395,7 @@ impl Wallet for LnbitsWallet {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnbits", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_invoice_status(
         &self,
         checking_id: &PaymentHash,
@@ -388,6 +404,7 @@ impl Wallet for LnbitsWallet {
         mapping::incoming_status(checking_id, &records, wallet_core::time::unix_now_micros())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnbits", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_payment_status(
         &self,
         checking_id: &PaymentHash,
@@ -402,6 +419,7 @@ impl Wallet for LnbitsWallet {
     /// A hold invoice through LNbits (`POST /api/v1/payments` with `payment_hash`). LNbits
     /// reports a payment waiting at it as `pending`, like an unpaid invoice: it has no held
     /// state, so [`InvoiceStatus::Held`] is never reported (see the crate docs).
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnbits", payment_hash = %request.payment_hash), ret(level = "info"), err(Display))]
     async fn create_hold_invoice(
         &self,
         request: HoldInvoiceRequest,
@@ -412,6 +430,7 @@ impl Wallet for LnbitsWallet {
             .await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnbits", payment_hash = %preimage.payment_hash()), err(Display))]
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
         let body = json!({ "preimage": preimage.to_hex() });
         // LNbits' validation errors quote the request, preimage included.
@@ -420,16 +439,25 @@ impl Wallet for LnbitsWallet {
             .map_err(|err| err.redacted(&preimage.to_hex(), "<preimage>"))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnbits", payment_hash = %payment_hash), err(Display))]
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
         let body = json!({ "payment_hash": payment_hash.to_hex() });
         self.resolve_hold_invoice("/api/v1/payments/cancel", &body)
             .await
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "lnbits"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
         crate::stream::now(&self.inner).await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnbits", resume_from = ?resume_from), err(Display))]
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,

@@ -200,12 +200,16 @@ pub(crate) fn node_error(status: &Status) -> WalletError {
     }
     match status.code() {
         // tonic's own refusal to decode a reply past `max_decoding_message_size`.
-        Code::OutOfRange if message.contains("message length too large") => WalletError::backend(
-            Some(Code::OutOfRange as i64),
-            format!(
-                "lnd's reply was larger than the cap (LND_GRPC_MAX_REPLY_BYTES); not read: {message}"
-            ),
-        ),
+        Code::OutOfRange if message.contains("message length too large") => {
+            tracing::warn!(%message, "lnd's reply is larger than the cap; not reading it");
+            WalletError::backend(
+                Some(Code::OutOfRange as i64),
+                format!(
+                    "lnd's reply was larger than the cap (LND_GRPC_MAX_REPLY_BYTES); not read: \
+                     {message}"
+                ),
+            )
+        }
         Code::NotFound => WalletError::NotFound(message),
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
             WalletError::unavailable(format!("lnd answered: {message}"))

@@ -235,6 +235,13 @@ impl Wallet for LndWallet {
         Features::all()
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "lnd"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn status(&self) -> Result<StatusResponse, WalletError> {
         let balance = call_repeatable(
             self.timeout(),
@@ -265,6 +272,7 @@ impl Wallet for LndWallet {
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnd", amount_msat = ?request.amount_msat), ret(level = "info"), err(Display))]
     async fn create_invoice(
         &self,
         request: InvoiceRequest,
@@ -299,6 +307,13 @@ impl Wallet for LndWallet {
         request.issued("lnd", added.payment_request, Some(r_hash))
     }
 
+    #[tracing::instrument(
+        level = "info",
+        skip_all,
+        fields(backend = "lnd"),
+        ret(level = "info"),
+        err(Display)
+    )]
     async fn pay_invoice(&self, request: PayInvoiceRequest) -> Result<PaymentResponse, PayError> {
         self.inner
             .payments
@@ -306,6 +321,7 @@ impl Wallet for LndWallet {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnd", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_invoice_status(
         &self,
         checking_id: &PaymentHash,
@@ -335,6 +351,7 @@ impl Wallet for LndWallet {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnd", payment_hash = %checking_id), ret(level = "debug"), err(Display))]
     async fn get_payment_status(
         &self,
         checking_id: &PaymentHash,
@@ -349,6 +366,13 @@ impl Wallet for LndWallet {
         ))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(backend = "lnd"),
+        ret(level = "debug"),
+        err(Display)
+    )]
     async fn paid_invoices_cursor(&self) -> Result<StreamCursor, WalletError> {
         let highest =
             crate::stream::highest_settle_index(&self.inner.clients.lightning, self.timeout())
@@ -356,6 +380,7 @@ impl Wallet for LndWallet {
         Ok(StreamCursor::from_index(highest))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnd", resume_from = ?resume_from), err(Display))]
     async fn paid_invoices_stream(
         &self,
         resume_from: Option<StreamCursor>,
@@ -373,6 +398,7 @@ impl Wallet for LndWallet {
         ))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnd", payment_hash = %request.payment_hash), ret(level = "info"), err(Display))]
     async fn create_hold_invoice(
         &self,
         request: HoldInvoiceRequest,
@@ -405,6 +431,7 @@ impl Wallet for LndWallet {
             .issued("lnd", added.payment_request, Some(request.payment_hash))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnd", payment_hash = %preimage.payment_hash()), err(Display))]
     async fn settle_hold_invoice(&self, preimage: &Preimage) -> Result<(), WalletError> {
         let mut client = self.inner.clients.invoices.clone();
         let settle = SettleInvoiceMsg {
@@ -420,6 +447,7 @@ impl Wallet for LndWallet {
         .map_err(|failure| hold_error(failure).redacted(&preimage.to_hex(), "<preimage>"))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "lnd", payment_hash = %payment_hash), err(Display))]
     async fn cancel_hold_invoice(&self, payment_hash: &PaymentHash) -> Result<(), WalletError> {
         let mut client = self.inner.clients.invoices.clone();
         let cancel = CancelInvoiceMsg {
@@ -435,6 +463,7 @@ impl Wallet for LndWallet {
         .map_err(hold_error)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnd"), err(Display))]
     async fn node_info(&self) -> Result<NodeInfo, WalletError> {
         let info = self.get_info(self.timeout()).await?;
         let balance = self.status().await?;
@@ -455,6 +484,7 @@ impl Wallet for LndWallet {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnd"), err(Display))]
     async fn list_channels(&self) -> Result<Vec<ChannelInfo>, WalletError> {
         let channels = call_repeatable(
             self.timeout(),
@@ -492,6 +522,7 @@ impl Wallet for LndWallet {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "lnd"), err(Display))]
     async fn list_peers(&self) -> Result<Vec<PeerInfo>, WalletError> {
         let peers = call_repeatable(
             self.timeout(),
