@@ -34,6 +34,10 @@ pub(crate) struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log what the wallet does to stderr: -v calls and decisions, -vv details, -vvv everything
+    /// (transports included). RUST_LOG, when set, says what to log instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -19,6 +19,7 @@ macro_rules! note {
 mod amount;
 mod args;
 mod demo;
+mod logging;
 mod output;
 
 use std::process::ExitCode;
@@ -76,6 +77,7 @@ impl From<WalletError> for Failure {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let format = if cli.json {
         Format::Json
     } else {
