@@ -57,9 +57,15 @@ mod tests {
     fn each_v_shows_more_and_none_shows_nothing() {
         assert_eq!(directives(0), None);
         let one = directives(1).unwrap_or_default();
-        assert!(one.starts_with("warn,") && one.contains("wallet_core=info"), "{one}");
+        assert!(
+            one.starts_with("warn,") && one.contains("wallet_core=info"),
+            "{one}"
+        );
         let two = directives(2).unwrap_or_default();
-        assert!(two.starts_with("info,") && two.contains("wallet_lnd=debug"), "{two}");
+        assert!(
+            two.starts_with("info,") && two.contains("wallet_lnd=debug"),
+            "{two}"
+        );
         assert_eq!(directives(3).as_deref(), Some("trace"));
         assert_eq!(directives(9).as_deref(), Some("trace"));
     }

@@ -559,13 +559,20 @@ fn an_error_prints_its_causes_one_per_line_and_in_json() {
 fn logging_goes_to_stderr_only_when_asked_for_with_v_or_rust_log() {
     let quiet = lnwallet(&["invoice", "1000"]);
     assert!(quiet.status.success(), "{}", stderr(&quiet));
-    assert!(!stderr(&quiet).contains("create_invoice"), "{}", stderr(&quiet));
+    assert!(
+        !stderr(&quiet).contains("create_invoice"),
+        "{}",
+        stderr(&quiet)
+    );
 
     let verbose = lnwallet(&["-v", "invoice", "1000"]);
     assert!(verbose.status.success(), "{}", stderr(&verbose));
     let logged = stderr(&verbose);
     assert!(logged.contains("create_invoice"), "{logged}");
-    assert!(logged.contains("backend=\"fake\"") || logged.contains("backend=fake"), "{logged}");
+    assert!(
+        logged.contains("backend=\"fake\"") || logged.contains("backend=fake"),
+        "{logged}"
+    );
     // stdout holds the answer alone, so that it stays parseable.
     assert!(!String::from_utf8_lossy(&verbose.stdout).contains("create_invoice"));
 
@@ -576,7 +583,11 @@ fn logging_goes_to_stderr_only_when_asked_for_with_v_or_rust_log() {
         .output()
         .expect("run lnwallet");
     assert!(from_env.status.success(), "{}", stderr(&from_env));
-    assert!(stderr(&from_env).contains("status"), "{}", stderr(&from_env));
+    assert!(
+        stderr(&from_env).contains("status"),
+        "{}",
+        stderr(&from_env)
+    );
     let json: serde_json::Value = serde_json::from_slice(&from_env.stdout).expect("JSON on stdout");
     assert!(json.get("balance_msat").is_some(), "{json}");
 }
