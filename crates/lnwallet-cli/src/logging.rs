@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// The crates of this project, whose spans and events `-v` and `-vv` show.
 const OUR_CRATES: &[&str] = &[
@@ -45,6 +46,8 @@ pub(crate) fn init(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Each wallet call's span, as it closes, with how long it took (time.busy, time.idle).
+        .with_span_events(FmtSpan::CLOSE)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

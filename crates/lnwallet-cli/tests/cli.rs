@@ -573,6 +573,8 @@ fn logging_goes_to_stderr_only_when_asked_for_with_v_or_rust_log() {
         logged.contains("backend=\"fake\"") || logged.contains("backend=fake"),
         "{logged}"
     );
+    // The span's close says how long the call took.
+    assert!(logged.contains("time.busy"), "{logged}");
     // stdout holds the answer alone, so that it stays parseable.
     assert!(!String::from_utf8_lossy(&verbose.stdout).contains("create_invoice"));
 
