@@ -72,11 +72,12 @@ impl LogCapture {
     /// captured, in any case, or when nothing was captured at all (a capture that sees nothing
     /// proves nothing).
     #[allow(clippy::panic)]
-    pub fn assert_free_of(&self, secrets: &[(&str, &str)]) {
+    pub fn assert_free_of<W: AsRef<str>, S: AsRef<str>>(&self, secrets: &[(W, S)]) {
         let text = self.text();
         assert_nonempty(self.lines(), &text);
         let lowered = text.to_lowercase();
         for (what, secret) in secrets {
+            let (what, secret) = (what.as_ref(), secret.as_ref());
             if secret.is_empty() {
                 continue;
             }

@@ -21,10 +21,6 @@ async fn a_full_cycle_logged_at_trace_shows_no_unpaid_preimage() {
         .await
         .unwrap();
     assert!(!secrets.is_empty(), "the hold plugin is configured");
-    let secrets: Vec<(&str, &str)> = secrets
-        .iter()
-        .map(|(what, value)| (what.as_str(), value.as_str()))
-        .collect();
     capture.assert_free_of(&secrets);
     assert!(
         capture.text().contains("pay_invoice"),
