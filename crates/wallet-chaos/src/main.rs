@@ -1,7 +1,8 @@
 //! `wallet-chaos --backend fake|lnd|cln|lnbits|all --payments N --seed S [--mutant NAME] [--no-shrink]`:
 //! runs one campaign per backend (`N` payment steps each) and prints its counts per invariant
 //! and per backend, then `TOTAL: <payments> payments, <faults> faults, <violations>
-//! violations`; exits non-zero on any violation.
+//! violations`; exits non-zero on any violation, after the seed, the steps before the first
+//! violation, a shrunk schedule and the trace of its replay.
 
 use std::process::ExitCode;
 
@@ -133,5 +134,36 @@ fn explain(report: &Report, steps: &[Step], config: &Config, shrink: bool) {
         for (at, step) in shrunk.iter().enumerate() {
             println!("  {at}: {step}");
         }
+        print_trace(&shrunk, config);
+    }
+}
+
+/// Runs `steps` once more with the wallets' and the protocol's logs printed: the trace of what
+/// the calls saw and decided.
+fn print_trace(steps: &[Step], config: &Config) {
+    println!("trace of the shrunk schedule:");
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "warn,wallet_core=debug,wallet_fake=debug,wallet_lnd=debug,wallet_cln=debug,\
+             wallet_lnbits=debug",
+        ))
+        .with_ansi(false)
+        .without_time()
+        .with_writer(std::io::stdout)
+        .finish();
+    let replayed = tracing::subscriber::with_default(subscriber, || {
+        wallet_chaos::execute(steps, config)
+    });
+    match replayed {
+        Ok(report) => println!(
+            "(replayed: {} violations{})",
+            report.violations.len(),
+            if config.backend == Backend::Fake {
+                ""
+            } else {
+                "; off the fake backend timing may differ"
+            }
+        ),
+        Err(err) => println!("(the replay did not run: {err})"),
     }
 }
