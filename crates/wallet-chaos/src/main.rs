@@ -151,9 +151,8 @@ fn print_trace(steps: &[Step], config: &Config) {
         .without_time()
         .with_writer(std::io::stdout)
         .finish();
-    let replayed = tracing::subscriber::with_default(subscriber, || {
-        wallet_chaos::execute(steps, config)
-    });
+    let replayed =
+        tracing::subscriber::with_default(subscriber, || wallet_chaos::execute(steps, config));
     match replayed {
         Ok(report) => println!(
             "(replayed: {} violations{})",
