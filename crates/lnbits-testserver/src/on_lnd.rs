@@ -150,15 +150,9 @@ async fn start(work_dir: PathBuf, runtime: tokio::runtime::Handle) -> Result<Lnd
         std::fs::remove_dir_all(&lnd_dir)
             .map_err(|err| format!("cannot clear {}: {err}", lnd_dir.display()))?;
     }
-    let lnd = LndSimulator::start(
-        node,
-        SimOptions {
-            dir: lnd_dir,
-            port: None,
-        },
-    )
-    .await
-    .map_err(|err| format!("cannot start lnd-sim: {err}"))?;
+    let lnd = LndSimulator::start(node, SimOptions::in_dir(lnd_dir))
+        .await
+        .map_err(|err| format!("cannot start lnd-sim: {err}"))?;
     eprintln!(
         "lnbits-testserver: lnd-sim serving the funding node on {}",
         lnd.address()

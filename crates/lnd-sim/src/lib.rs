@@ -49,6 +49,16 @@ pub struct SimOptions {
     pub port: Option<u16>,
 }
 
+impl SimOptions {
+    /// Files in `dir`, on a free loopback port.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            port: None,
+        }
+    }
+}
+
 /// The files a client needs.
 #[derive(Clone, Debug)]
 pub struct SimFiles {

@@ -27,15 +27,9 @@ impl Drop for Served {
 async fn serve(name: &str) -> Served {
     let dir = std::env::temp_dir().join(format!("lnd-sim-h2-{name}-{}", std::process::id()));
     let node = FakeNetwork::new().add_node(NodeConfig::new(name)).unwrap();
-    let simulator = LndSimulator::start(
-        node,
-        SimOptions {
-            dir: dir.clone(),
-            port: None,
-        },
-    )
-    .await
-    .unwrap();
+    let simulator = LndSimulator::start(node, SimOptions::in_dir(dir.clone()))
+        .await
+        .unwrap();
     Served { simulator, dir }
 }
 

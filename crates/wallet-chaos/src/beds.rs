@@ -177,10 +177,7 @@ impl Server {
             Backend::Fake => (Served::InProcess, None),
             Backend::Lnd => {
                 let scratch = scratch(node.alias())?;
-                let options = SimOptions {
-                    dir: scratch.path().to_path_buf(),
-                    port: None,
-                };
+                let options = SimOptions::in_dir(scratch.path().to_path_buf());
                 let simulator = LndSimulator::start(node.clone(), options)
                     .await
                     .map_err(|err| err.to_string())?;

@@ -55,10 +55,7 @@ pub(crate) async fn lnd_node(
     let node = network
         .add_node(NodeConfig::new(alias).secret(format!("{alias}-{}", dir.path().display())))
         .unwrap();
-    let options = lnd_sim::SimOptions {
-        dir: dir.path().to_path_buf(),
-        port: None,
-    };
+    let options = lnd_sim::SimOptions::in_dir(dir.path().to_path_buf());
     let simulator = lnd_sim::LndSimulator::start(node, options).await.unwrap();
     let files = simulator.files();
     let settings = wallet_core::Settings::new()

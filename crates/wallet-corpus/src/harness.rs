@@ -203,15 +203,9 @@ async fn start(backend: Backend, dir: &TempDir) -> Result<(Node, Arc<dyn Wallet>
             )
         }
         Backend::Lnd => {
-            let simulator = LndSimulator::start(
-                node,
-                SimOptions {
-                    dir: dir.path().to_path_buf(),
-                    port: None,
-                },
-            )
-            .await
-            .map_err(|err| err.to_string())?;
+            let simulator = LndSimulator::start(node, SimOptions::in_dir(dir.path().to_path_buf()))
+                .await
+                .map_err(|err| err.to_string())?;
             let mut config =
                 LndConfig::from_settings(&simulator.settings()).map_err(|err| err.to_string())?;
             config.timeout = CALL_TIMEOUT;

@@ -545,15 +545,9 @@ async fn run(index: usize, class: Class) -> Result<(Observed, Vec<String>), Stri
     let node = network
         .add_node(NodeConfig::new("lnd"))
         .map_err(|err| err.to_string())?;
-    let simulator = LndSimulator::start(
-        node,
-        SimOptions {
-            dir: dir.path().to_path_buf(),
-            port: None,
-        },
-    )
-    .await
-    .map_err(|err| err.to_string())?;
+    let simulator = LndSimulator::start(node, SimOptions::in_dir(dir.path().to_path_buf()))
+        .await
+        .map_err(|err| err.to_string())?;
     let macaroon =
         std::fs::read(&simulator.files().admin_macaroon).map_err(|err| err.to_string())?;
     let secrets = vec![wallet_core::hex::encode(&macaroon)];

@@ -24,15 +24,9 @@ impl SimulatedLnd {
         let node = network
             .add_node(NodeConfig::new(alias).secret(wallet_core::hex::encode(&secret)))
             .map_err(|err| err.to_string())?;
-        let simulator = LndSimulator::start(
-            node,
-            SimOptions {
-                dir: dir.path().to_path_buf(),
-                port: None,
-            },
-        )
-        .await
-        .map_err(|err| err.to_string())?;
+        let simulator = LndSimulator::start(node, SimOptions::in_dir(dir.path().to_path_buf()))
+            .await
+            .map_err(|err| err.to_string())?;
         Ok(Self { simulator, dir })
     }
 
