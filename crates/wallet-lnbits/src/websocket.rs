@@ -47,7 +47,9 @@ pub(crate) async fn open(
     let port = endpoint
         .port_or_known_default()
         .unwrap_or(if tls { 443 } else { 80 });
-    let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+    // An IPv6 literal comes bracketed in the URL; the socket and TLS take it bare.
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let tcp = TcpStream::connect((bare_host.as_str(), port))
         .await
         .map_err(|err| {
             OpenFailure::Broken(
@@ -56,7 +58,7 @@ pub(crate) async fn open(
             )
         })?;
     let mut stream = if tls {
-        MaybeTlsStream::Rustls(tls_connect(&host, tcp).await?)
+        MaybeTlsStream::Rustls(tls_connect(&bare_host, tcp).await?)
     } else {
         MaybeTlsStream::Plain(tcp)
     };
