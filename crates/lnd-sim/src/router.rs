@@ -96,29 +96,10 @@ impl Daemon {
 /// A Unix time as Go prints a `time.Time` in UTC (`2026-11-30 08:57:22 +0000 UTC`), which lnd
 /// puts in its messages and clients match on.
 fn go_time(unix_secs: u64) -> String {
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), in i64 on a time
-    // capped far beyond any invoice's.
-    let secs = i64::try_from(unix_secs.min(253_402_300_799)).unwrap_or(0);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let t = wallet_core::time::utc(unix_secs);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} +0000 UTC",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

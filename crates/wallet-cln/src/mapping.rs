@@ -20,6 +20,18 @@ pub(crate) fn seconds(value: &Value) -> Option<u64> {
     value.as_u64().and_then(plausible_seconds)
 }
 
+/// A time the hold plugin reports: BoltzExchange/hold writes a date-time without an offset
+/// (UTC, e.g. `"2025-01-02T03:04:05.123"`); a number of seconds is read too.
+fn plugin_time(value: &Value) -> Option<u64> {
+    if let Some(text) = value.as_str() {
+        let micros = wallet_core::time::parse_rfc3339_micros(text)?;
+        return u64::try_from(micros / 1_000_000)
+            .ok()
+            .and_then(plausible_seconds);
+    }
+    seconds(value)
+}
+
 fn preimage_of(entry: &Value) -> Option<Preimage> {
     entry
         .get("preimage")
@@ -113,12 +125,19 @@ pub(crate) fn hold_status(
 ) -> Result<InvoiceStatus, WalletError> {
     let held_msat = || -> Result<u64, WalletError> {
         // An HTLC whose amount does not read is an error, never one left out.
+        // The plugin keeps HTLCs it cancelled (an MPP timeout) in the list: only accepted and
+        // paid ones were received.
         let htlcs = hold
             .get("htlcs")
             .and_then(Value::as_array)
             .map(|htlcs| {
                 let amounts = htlcs
                     .iter()
+                    .filter(|htlc| {
+                        htlc.get("state")
+                            .and_then(Value::as_str)
+                            .is_none_or(|state| matches!(state, "accepted" | "paid"))
+                    })
                     .map(|htlc| {
                         htlc.get("msat").and_then(msat).ok_or_else(|| {
                             WalletError::backend(
@@ -153,12 +172,14 @@ pub(crate) fn hold_status(
                 payment_hash,
                 preimage,
                 held_msat()?,
-                hold.get("settled_at").and_then(seconds).ok_or_else(|| {
-                    WalletError::backend(
-                        None,
-                        "the hold plugin reports a paid invoice without settled_at",
-                    )
-                })?,
+                hold.get("settled_at")
+                    .and_then(plugin_time)
+                    .ok_or_else(|| {
+                        WalletError::backend(
+                            None,
+                            "the hold plugin reports a paid invoice without settled_at",
+                        )
+                    })?,
             )
         }
         Some("cancelled") => Ok(InvoiceStatus::Cancelled),
@@ -186,6 +207,37 @@ mod tests {
 
     fn payment_status(hash: &PaymentHash, entries: &[Value]) -> PaymentStatus {
         wallet_core::pay::payment_status(hash, &entries.iter().map(attempt).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_paid_hold_reads_the_plugins_date_time_and_counts_only_htlcs_it_kept() {
+        let paid = json!({
+            "payment_hash": hash().to_hex(),
+            "state": "paid",
+            "preimage": Preimage::from_bytes(PREIMAGE).to_hex(),
+            "amount_msat": 5_000,
+            "settled_at": "2026-11-30T08:57:22.123",
+            "htlcs": [
+                {"state": "cancelled", "msat": 5_000},
+                {"state": "paid", "msat": 2_000},
+                {"state": "paid", "msat": 3_000},
+            ],
+        });
+        let status = hold_status(&hash(), &paid).unwrap();
+        assert_eq!(
+            status,
+            InvoiceStatus::Paid {
+                amount_received_msat: 5_000,
+                preimage: Preimage::from_bytes(PREIMAGE),
+                paid_at: 1_796_029_042,
+            }
+        );
+        let mut numeric = paid.clone();
+        numeric["settled_at"] = json!(1_796_029_042);
+        assert_eq!(hold_status(&hash(), &numeric).unwrap(), status);
+        let mut unreadable = paid;
+        unreadable["settled_at"] = json!("yesterday");
+        assert!(hold_status(&hash(), &unreadable).is_err());
     }
 
     #[test]

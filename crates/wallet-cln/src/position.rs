@@ -4,8 +4,9 @@
 //! lightningd's invoice table and have no such number: only an `id` in creation order and a
 //! state. So with hold invoices on, the cursor also says which of them were passed on: every hold
 //! invoice up to an id (`below`) is final and was passed on if paid, and the paid ones above it
-//! that were passed on already are listed. Holds are settled or cancelled within their expiry, so
-//! the list stays as short as the number of hold invoices open at once.
+//! that were passed on already are listed. An unpaid hold invoice a day past its expiry counts as
+//! final (the plugin never cancels it), so the list stays as short as the number of hold
+//! invoices open at once.
 //!
 //! Text: `"<pay_index>"`, or `"<pay_index>.h<below>"` followed by `".<id>"` for each hold passed
 //! on above `below`.
@@ -56,7 +57,7 @@ pub(crate) enum HoldState {
 
 impl HoldMark {
     /// The mark of a stream that starts now: every hold invoice paid so far counts as passed on.
-    pub(crate) fn now(holds: &[HoldEntry]) -> Self {
+    pub(crate) fn now(holds: &[HoldEntry]) -> Result<Self, WalletError> {
         let mut mark = Self::default();
         for hold in holds {
             if hold.state == HoldState::Paid {
@@ -64,7 +65,8 @@ impl HoldMark {
             }
         }
         mark.advance(holds);
-        mark
+        mark.check_size()?;
+        Ok(mark)
     }
 
     /// Whether the paid hold invoice `id` is still to be passed on.
@@ -72,10 +74,28 @@ impl HoldMark {
         id > self.below && !self.passed.contains(&id)
     }
 
-    /// Records `id` as passed on, then moves the mark over what `holds` shows final.
-    pub(crate) fn pass(&mut self, id: u64, holds: &[HoldEntry]) {
+    /// Records `id` as passed on, then moves the mark over what `holds` shows final. An error
+    /// when the list of holds passed on above the mark has grown past what a cursor may hold
+    /// (hold invoices left open for good below them): a cursor that cannot be read back would be
+    /// worse than a stream that says so.
+    pub(crate) fn pass(&mut self, id: u64, holds: &[HoldEntry]) -> Result<(), WalletError> {
         self.passed.insert(id);
         self.advance(holds);
+        self.check_size()
+    }
+
+    fn check_size(&self) -> Result<(), WalletError> {
+        if self.passed.len() > MAX_PASSED {
+            return Err(WalletError::backend(
+                None,
+                format!(
+                    "more than {MAX_PASSED} settled hold invoices wait behind hold invoice {} \
+                     that is still open; settle or cancel it to move the stream's cursor on",
+                    self.below.saturating_add(1)
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Moves `below` over every hold invoice, in id order, that is cancelled or paid and passed
@@ -210,11 +230,11 @@ mod tests {
         ];
         let mut mark = HoldMark::default();
         assert!(mark.is_new(5) && mark.is_new(9));
-        mark.pass(9, &holds);
+        mark.pass(9, &holds).unwrap();
         // 5 is paid and not passed on yet: the mark stays before it.
         assert_eq!((mark.below, mark.passed.len()), (3, 1));
         assert!(mark.is_new(5) && !mark.is_new(9));
-        mark.pass(5, &holds);
+        mark.pass(5, &holds).unwrap();
         // 8 is still open: 9 stays listed above the mark.
         assert_eq!(mark.below, 5);
         assert!(!mark.is_new(9));
@@ -231,7 +251,7 @@ mod tests {
             hold(4, HoldState::Open),
             hold(6, HoldState::Paid),
         ];
-        let mark = HoldMark::now(&holds);
+        let mark = HoldMark::now(&holds).unwrap();
         assert_eq!(mark.below, 2);
         assert!(!mark.is_new(6) && !mark.is_new(2));
         assert!(mark.is_new(4), "the open hold is still to come");

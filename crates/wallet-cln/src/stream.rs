@@ -144,6 +144,9 @@ pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing,
         let state = match hold.get("state").and_then(Value::as_str) {
             Some("paid") => HoldState::Paid,
             Some("cancelled") => HoldState::Cancelled,
+            // The plugin never cancels an unpaid invoice at its expiry: one long expired can no
+            // longer be paid, and would otherwise keep the cursor's list growing for good.
+            Some("unpaid") if expired_long_ago(hold) => HoldState::Cancelled,
             // Unknown states may still end paid: never taken as final.
             _ => HoldState::Open,
         };
@@ -173,6 +176,22 @@ pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing,
     }
     new.sort_by_key(|(id, _)| *id);
     Ok(HoldListing { holds, new })
+}
+
+/// How long after its expiry an unpaid hold invoice counts as never to be paid: a payment that
+/// set out before the expiry has long arrived or failed by then.
+const EXPIRED_HOLD_GRACE_SECS: u64 = 24 * 3_600;
+
+/// Whether the hold invoice's BOLT11 (`invoice`) expired more than the grace ago; `false` when it
+/// does not read (then it stays open: never final on a guess).
+fn expired_long_ago(hold: &Value) -> bool {
+    hold.get("invoice")
+        .and_then(Value::as_str)
+        .and_then(|bolt11| wallet_core::bolt11::Bolt11::parse(bolt11).ok())
+        .is_some_and(|invoice| {
+            invoice.expires_at().saturating_add(EXPIRED_HOLD_GRACE_SECS)
+                < wallet_core::time::unix_now()
+        })
 }
 
 struct Poller {
@@ -208,7 +227,7 @@ impl Poller {
             return Ok(None);
         };
         let mark = self.position.holds.get_or_insert_with(HoldMark::default);
-        mark.pass(id, &self.holds);
+        mark.pass(id, &self.holds)?;
         paid.cursor = self.position.cursor();
         Ok(Some(paid))
     }
@@ -329,6 +348,31 @@ mod tests {
             .map(|index| json!({"created_index": index, "status": "unpaid"}))
             .collect();
         json!({ "invoices": invoices })
+    }
+
+    fn hold(id: u64, state: &str, age_secs: u64) -> Value {
+        let mut invoice = wallet_conformance::fixtures::ForeignInvoice::new(
+            wallet_core::bolt11::Currency::Regtest,
+        );
+        invoice.age = Duration::from_secs(age_secs);
+        invoice.expiry = Duration::from_secs(3_600);
+        json!({"id": id, "state": state, "invoice": invoice.sign().unwrap(), "htlcs": []})
+    }
+
+    #[test]
+    fn an_unpaid_hold_a_day_past_its_expiry_no_longer_holds_the_cursor_back() {
+        let listed = json!({"holdinvoices": [
+            hold(1, "unpaid", 3 * 24 * 3_600),
+            hold(2, "unpaid", 60),
+            hold(3, "accepted", 3 * 24 * 3_600),
+        ]});
+        let listing = read_holds(&listed, &HoldMark::default()).unwrap();
+        let states: Vec<HoldState> = listing.holds.iter().map(|hold| hold.state).collect();
+        assert_eq!(
+            states,
+            [HoldState::Cancelled, HoldState::Open, HoldState::Open],
+            "only the long-expired unpaid one is final; an accepted one waits for its owner"
+        );
     }
 
     #[tokio::test]

@@ -386,7 +386,7 @@ impl Wallet for CoreLightningWallet {
         let holds = if self.inner.config.hold_invoices {
             let listed = self.call("listholdinvoices", json!({})).await?;
             let listing = crate::stream::read_holds(&listed, &HoldMark::default())?;
-            Some(HoldMark::now(&listing.holds))
+            Some(HoldMark::now(&listing.holds)?)
         } else {
             None
         };

@@ -27,6 +27,54 @@ pub fn plausible_seconds(seconds: u64) -> Option<u64> {
     (seconds <= LAST_PLAUSIBLE_SECOND).then_some(seconds)
 }
 
+/// A Unix time as a UTC calendar date and clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtcTime {
+    /// The year (0 to 9999).
+    pub year: i64,
+    /// The month, 1 to 12.
+    pub month: u32,
+    /// The day of the month, 1 to 31.
+    pub day: u32,
+    /// Hours, minutes and seconds.
+    pub hour: u32,
+    /// Minutes past the hour.
+    pub minute: u32,
+    /// Seconds past the minute.
+    pub second: u32,
+}
+
+/// The UTC date and time of `unix_secs` (capped at the end of year 9999), for simulators that
+/// print times as their daemons do.
+pub fn utc(unix_secs: u64) -> UtcTime {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), in i64 on a time
+    // capped far beyond any invoice's.
+    let secs = i64::try_from(unix_secs.min(253_402_300_799)).unwrap_or(0);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let small = |value: i64| u32::try_from(value).unwrap_or(0);
+    UtcTime {
+        year: year_of_era + era * 400 + i64::from(month <= 2),
+        month: small(month),
+        day: small(day),
+        hour: small(rest / 3_600),
+        minute: small(rest % 3_600 / 60),
+        second: small(rest % 60),
+    }
+}
+
 /// Parses an ISO 8601 date-time into microseconds since the Unix epoch. A time without an
 /// offset is UTC, as LNbits means it.
 pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
@@ -120,6 +168,24 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_unix_time_reads_back_from_its_utc_date() {
+        for secs in [0u64, 951_782_400, 1_796_083_990, 253_402_300_799] {
+            let t = utc(secs);
+            let text = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year, t.month, t.day, t.hour, t.minute, t.second
+            );
+            assert_eq!(
+                parse_rfc3339_micros(&text),
+                Some(i64::try_from(secs).unwrap_or(0) * 1_000_000),
+                "{text}"
+            );
+        }
+        assert_eq!(utc(951_782_400), utc(951_782_400));
+        assert_eq!((utc(951_782_400).month, utc(951_782_400).day), (2, 29));
+    }
+
     use super::*;
 
     #[test]

@@ -48,7 +48,10 @@ pub(crate) async fn open(
         .port_or_known_default()
         .unwrap_or(if tls { 443 } else { 80 });
     // An IPv6 literal comes bracketed in the URL; the socket and TLS take it bare.
-    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let bare_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let tcp = TcpStream::connect((bare_host.as_str(), port))
         .await
         .map_err(|err| {

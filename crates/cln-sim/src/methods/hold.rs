@@ -23,6 +23,16 @@ fn hold_state(invoice: &InvoiceSnapshot) -> &'static str {
     }
 }
 
+/// A time as BoltzExchange/hold writes it: a date-time without an offset (UTC), to the
+/// millisecond.
+fn plugin_time(unix_secs: u64) -> String {
+    let t = wallet_core::time::utc(unix_secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
 fn plugin_error(err: FakeNodeError) -> RpcError {
     match err {
         FakeNodeError::InvoiceNotFound => RpcError::new(PLUGIN_ERROR, "hold invoice not found"),
@@ -125,7 +135,7 @@ pub(crate) fn listholdinvoices(daemon: &Daemon, params: Value) -> RpcResult {
                 "payment_hash": invoice.payment_hash.to_hex(),
                 "invoice": invoice.bolt11,
                 "state": hold_state(&invoice),
-                "created_at": invoice.created_at,
+                "created_at": plugin_time(invoice.created_at),
                 "htlcs": [],
             });
             if let Some(amount) = invoice.amount_msat {
@@ -140,7 +150,7 @@ pub(crate) fn listholdinvoices(daemon: &Daemon, params: Value) -> RpcResult {
                     paid_at,
                     ..
                 } => {
-                    entry["settled_at"] = json!(paid_at);
+                    entry["settled_at"] = json!(plugin_time(paid_at));
                     entry["htlcs"] = json!([{"state": "paid", "msat": amount_received_msat}]);
                     if let Some(preimage) = invoice.preimage {
                         entry["preimage"] = json!(preimage.to_hex());
