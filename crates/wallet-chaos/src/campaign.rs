@@ -96,14 +96,16 @@ struct World {
     payee_server: Server,
     /// Each payment's budget: the node answers within it unless a fault stalls it.
     pay_timeout: Duration,
+    /// Whether invoices may be short-lived: expiry follows the wall clock, which a paused
+    /// runtime (the fake backend's) does not move, so there they would expire or not by how fast
+    /// the machine runs and a seed would no longer replay exactly.
+    expiry_in_real_time: bool,
     /// Two instances on the payer node: two processes sharing one node.
     payers: [Arc<dyn Wallet>; 2],
     payee_wallet: Arc<dyn Wallet>,
     subscriber: Subscriber,
     issued: Vec<Issued>,
     stalled: Vec<PaymentHash>,
-    /// The payment the last payment or release step was about.
-    last_payment: Option<PaymentHash>,
     open_holds: Vec<Preimage>,
     holds_made: u64,
     report: Report,
@@ -163,11 +165,11 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
         payer_server,
         payee_server,
         pay_timeout: config.backend.pay_timeout(),
+        expiry_in_real_time: config.backend != Backend::Fake,
         payee_wallet,
         subscriber,
         issued: Vec::new(),
         stalled: Vec::new(),
-        last_payment: None,
         open_holds: Vec::new(),
         holds_made: config.seed.wrapping_mul(1_000_003),
         report: Report::default(),
@@ -184,7 +186,8 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
             );
         }
         let at = at as u64;
-        match step {
+        // The payment a payment or release step was about, for the paid-once check.
+        let step_payment = match step {
             Step::Pay {
                 target,
                 fault,
@@ -194,23 +197,32 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
                     continue;
                 };
                 pay_and_check(&mut world, index, *fault, instances, at).await?;
+                Some(world.issued[index].hash)
             }
             Step::Release { pick, succeed } => {
-                if let Some(hash) = take(&mut world.stalled, *pick) {
+                let hash = take(&mut world.stalled, *pick);
+                if let Some(hash) = &hash {
                     let release = if *succeed {
                         Release::Succeed
                     } else {
                         Release::Fail(FailureReason::NoRoute)
                     };
-                    world.payer.control().release_payment(&hash, release);
-                    world.last_payment = Some(hash);
+                    world.payer.control().release_payment(hash, release);
                 }
+                hash
             }
             Step::Lookup { pick, instance } => {
-                lookup_and_check(&mut world, *pick, *instance, at).await
+                lookup_and_check(&mut world, *pick, *instance, at).await;
+                None
             }
-            Step::Pass => tokio::time::sleep(SHORT_EXPIRY + Duration::from_secs(1)).await,
-            Step::SubscriberRestart => world.subscriber.restart(),
+            Step::Pass => {
+                tokio::time::sleep(SHORT_EXPIRY + Duration::from_secs(1)).await;
+                None
+            }
+            Step::SubscriberRestart => {
+                world.subscriber.restart();
+                None
+            }
             Step::ResolveHold { pick, settle } => {
                 if let Some(preimage) = take(&mut world.open_holds, *pick) {
                     // Refused when nothing is held yet (settle) or after the end: not the
@@ -224,15 +236,11 @@ async fn campaign(steps: &[Step], config: &Config) -> Result<Report, String> {
                             .await
                     };
                 }
+                None
             }
-        }
-        let step_payment = match step {
-            Step::Pay { .. } | Step::Release { .. } => world.last_payment,
-            _ => None,
         };
         if at.is_multiple_of(FULL_SWEEP_STEPS) {
-            let issued: Vec<PaymentHash> = world.issued.iter().map(|issued| issued.hash).collect();
-            check_paid_once(&world.payer, &issued, at, &mut world.report);
+            check_paid_once(&world.payer, &world.issued_hashes(), at, &mut world.report);
         } else if let Some(hash) = step_payment {
             check_paid_once(&world.payer, &[hash], at, &mut world.report);
         }
@@ -253,6 +261,11 @@ fn take<T>(from: &mut Vec<T>, pick: u64) -> Option<T> {
 }
 
 impl World {
+    /// The hash of every invoice issued so far.
+    fn issued_hashes(&self) -> Vec<PaymentHash> {
+        self.issued.iter().map(|issued| issued.hash).collect()
+    }
+
     /// The position of the invoice `target` names, issuing it if new; `None` when there is
     /// none to pay again.
     async fn target(&mut self, target: &Target) -> Result<Option<usize>, String> {
@@ -280,7 +293,7 @@ impl World {
                     InvoiceRequest::new(*amount_msat)
                 }
                 .memo("chaos");
-                if *short_expiry {
+                if *short_expiry && self.expiry_in_real_time {
                     request = request.expiry(SHORT_EXPIRY);
                 }
                 let created = if *hold {
@@ -336,7 +349,6 @@ async fn pay_and_check(
         let issued = &world.issued[index];
         (issued.hash, issued.bolt11.clone(), issued.pay_amount_msat)
     };
-    world.last_payment = Some(hash);
     let control = world.payer.control();
     let before = attempts(&world.payer, &hash).map_or(0, |attempts| attempts.len());
     if fault.is_some() {
@@ -496,6 +508,14 @@ fn check_answer(
     }
 }
 
+/// Asks payer `instance` about the payment of `hash` and holds the answer to the ledger.
+async fn ask_and_check_payment(world: &mut World, hash: &PaymentHash, instance: usize, at: u64) {
+    if let Ok(status) = world.payers[instance % 2].get_payment_status(hash).await {
+        let ledger = attempts(&world.payer, hash).unwrap_or_default();
+        check_status(hash, &status, &ledger, at, &mut world.report);
+    }
+}
+
 /// A status lookup at a random moment, held to the same rules as a payment's answer; and the
 /// payee's view of the invoice, held to the payee's ledger.
 async fn lookup_and_check(world: &mut World, pick: u64, instance: usize, at: u64) {
@@ -504,10 +524,7 @@ async fn lookup_and_check(world: &mut World, pick: u64, instance: usize, at: u64
     }
     let index = usize::try_from(pick % world.issued.len() as u64).unwrap_or(0);
     let hash = world.issued[index].hash;
-    if let Ok(status) = world.payers[instance % 2].get_payment_status(&hash).await {
-        let ledger = attempts(&world.payer, &hash).unwrap_or_default();
-        check_status(&hash, &status, &ledger, at, &mut world.report);
-    }
+    ask_and_check_payment(world, &hash, instance, at).await;
     if let Ok(InvoiceStatus::Paid { preimage, .. }) =
         world.payee_wallet.get_invoice_status(&hash).await
     {
@@ -577,12 +594,8 @@ async fn quiesce(world: &mut World, at: u64) {
     tokio::time::sleep(world.pay_timeout).await;
     // As an app settles its books: every payment is asked about once more (LNbits updates a
     // payment its node finished only when asked), and each answer is held to the ledger.
-    for index in 0..world.issued.len() {
-        let hash = world.issued[index].hash;
-        if let Ok(status) = world.payers[0].get_payment_status(&hash).await {
-            let ledger = attempts(&world.payer, &hash).unwrap_or_default();
-            check_status(&hash, &status, &ledger, at, &mut world.report);
-        }
+    for hash in world.issued_hashes() {
+        ask_and_check_payment(world, &hash, 0, at).await;
     }
 }
 
@@ -606,6 +619,7 @@ async fn check_end(world: &mut World, at: u64) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let handled = world.subscriber.handled();
+    let hashes = world.issued_hashes();
     let report = &mut world.report;
     for hash in &paid {
         let sessions: Vec<u32> = handled
@@ -638,8 +652,14 @@ async fn check_end(world: &mut World, at: u64) {
             );
         }
     }
-    let hashes: Vec<PaymentHash> = world.issued.iter().map(|issued| issued.hash).collect();
     check_paid_once(&world.payer, &hashes, at, report);
+    if let Some(restarts) = world.payer_server.lnbits_restarts() {
+        report.notes.push(format!(
+            "{restarts} LNbits restarts (at most {} per run; later payer restarts restart lnd-sim \
+             under LNbits)",
+            crate::beds::MAX_LNBITS_RESTARTS
+        ));
+    }
     let issued: Vec<(PaymentHash, u64)> = world
         .issued
         .iter()
@@ -655,13 +675,6 @@ async fn check_end(world: &mut World, at: u64) {
             return;
         }
     };
-    if let Some(restarts) = world.payer_server.lnbits_restarts() {
-        world.report.notes.push(format!(
-            "{restarts} LNbits restarts (at most {} per run; later payer restarts restart lnd-sim \
-             under LNbits)",
-            crate::beds::MAX_LNBITS_RESTARTS
-        ));
-    }
     for (which, wallet) in world.payers.iter().enumerate() {
         match wallet.status().await {
             Ok(status) if (lowest..=highest).contains(&status.balance_msat) => {}
