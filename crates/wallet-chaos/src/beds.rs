@@ -247,13 +247,12 @@ impl Server {
             let balance = self.node.balance_msat().map_err(|err| err.to_string())?;
             return Ok((balance, balance));
         };
-        let payments = self.node.payments().map_err(|err| err.to_string())?;
         let mut spent: u64 = 0;
         let mut held: u64 = 0;
         for (hash, amount_msat) in issued {
-            let completed = payments
+            let payment = self.node.payment(hash).map_err(|err| err.to_string())?;
+            let completed = payment
                 .iter()
-                .filter(|payment| payment.payment_hash == *hash)
                 .flat_map(|payment| {
                     payment
                         .attempts
@@ -269,7 +268,7 @@ impl Server {
             if completed > 0 {
                 spent = spent.saturating_add(completed);
             } else {
-                let reserve = (amount_msat / 100).max(2_000);
+                let reserve = wallet_core::amount::default_fee_limit_msat(*amount_msat);
                 held = held.saturating_add(amount_msat.saturating_add(reserve));
             }
         }

@@ -118,8 +118,15 @@ pub(crate) struct HoldListing {
     pub(crate) new: Vec<(u64, PaidInvoice)>,
 }
 
-/// Reads `listholdinvoices`' answer against `mark`.
-pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing, WalletError> {
+fn unreadable_hold(field: &str) -> WalletError {
+    WalletError::backend(
+        None,
+        format!("listholdinvoices: a hold invoice's {field} is unreadable"),
+    )
+}
+
+/// Every hold invoice `listholdinvoices` answered, by id and state, with its entry.
+pub(crate) fn hold_entries(answer: &Value) -> Result<Vec<(HoldEntry, &Value)>, WalletError> {
     let listed = crate::wallet::list(answer, "holdinvoices")?;
     if listed.len() as u64 > MAX_LISTED_RECORDS {
         return Err(WalletError::backend(
@@ -127,20 +134,13 @@ pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing,
             format!("listholdinvoices lists more than {MAX_LISTED_RECORDS} invoices"),
         ));
     }
-    let unreadable = |field: &str| {
-        WalletError::backend(
-            None,
-            format!("listholdinvoices: a hold invoice's {field} is unreadable"),
-        )
-    };
-    let mut holds = Vec::with_capacity(listed.len());
-    let mut new = Vec::new();
+    let mut entries = Vec::with_capacity(listed.len());
     for hold in listed {
         // Without its id a paid hold invoice could be passed on twice or never (rule 7).
         let id = hold
             .get("id")
             .and_then(Value::as_u64)
-            .ok_or_else(|| unreadable("id"))?;
+            .ok_or_else(|| unreadable_hold("id"))?;
         let state = match hold.get("state").and_then(Value::as_str) {
             Some("paid") => HoldState::Paid,
             Some("cancelled") => HoldState::Cancelled,
@@ -150,20 +150,30 @@ pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing,
             // Unknown states may still end paid: never taken as final.
             _ => HoldState::Open,
         };
-        holds.push(HoldEntry { id, state });
-        if state == HoldState::Paid && mark.is_new(id) {
+        entries.push((HoldEntry { id, state }, hold));
+    }
+    Ok(entries)
+}
+
+/// Reads `listholdinvoices`' answer against `mark`: every hold, and the paid ones to pass on.
+pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing, WalletError> {
+    let entries = hold_entries(answer)?;
+    let mut new = Vec::new();
+    for (HoldEntry { id, state }, hold) in &entries {
+        let id = *id;
+        if *state == HoldState::Paid && mark.is_new(id) {
             let payment_hash = hold
                 .get("payment_hash")
                 .and_then(Value::as_str)
                 .and_then(|hex| PaymentHash::from_hex(hex).ok())
-                .ok_or_else(|| unreadable("payment_hash"))?;
+                .ok_or_else(|| unreadable_hold("payment_hash"))?;
             let InvoiceStatus::Paid {
                 amount_received_msat,
                 paid_at,
                 ..
             } = crate::mapping::hold_status(&payment_hash, hold)?
             else {
-                return Err(unreadable("state"));
+                return Err(unreadable_hold("state"));
             };
             let paid = PaidInvoice {
                 payment_hash,
@@ -175,6 +185,7 @@ pub(crate) fn read_holds(answer: &Value, mark: &HoldMark) -> Result<HoldListing,
         }
     }
     new.sort_by_key(|(id, _)| *id);
+    let holds = entries.into_iter().map(|(entry, _)| entry).collect();
     Ok(HoldListing { holds, new })
 }
 

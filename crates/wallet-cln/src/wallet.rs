@@ -385,8 +385,12 @@ impl Wallet for CoreLightningWallet {
         let pay_index = crate::stream::highest_pay_index(&self.inner.rpc, self.timeout()).await?;
         let holds = if self.inner.config.hold_invoices {
             let listed = self.call("listholdinvoices", json!({})).await?;
-            let listing = crate::stream::read_holds(&listed, &HoldMark::default())?;
-            Some(HoldMark::now(&listing.holds)?)
+            // Ids and states only: what was paid before now is not read, only marked passed.
+            let holds: Vec<_> = crate::stream::hold_entries(&listed)?
+                .into_iter()
+                .map(|(entry, _)| entry)
+                .collect();
+            Some(HoldMark::now(&holds)?)
         } else {
             None
         };
