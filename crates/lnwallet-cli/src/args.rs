@@ -18,7 +18,9 @@ const EXIT_CODES: &str = "Exit codes:
 ///
 /// Settings come from the environment, an optional env file, `--set KEY=VALUE` and
 /// `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
-/// in-memory FakeWallet, whose state lasts for one command (try `demo`).
+/// FakeWallet network of two nodes, alice (the default) and bob, kept in a data directory
+/// (`--data-dir`, else LNBITS_DATA_FOLDER, else the platform's data directory), so that
+/// invoices, payments and balances carry from one command to the next (try `demo` too).
 #[derive(Debug, Parser)]
 #[command(name = "lnwallet", version, about, long_about, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
@@ -31,6 +33,16 @@ pub(crate) struct Cli {
     /// Read settings from an LNbits-style .env file (environment variables win over it).
     #[arg(long, global = true, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
+    /// Where the embedded FakeWallet keeps its network (default: LNBITS_DATA_FOLDER, else the
+    /// platform's data directory, e.g. ~/.local/share/lnwallet).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+    /// The node of the embedded FakeWallet network to act as: alice (default) or bob.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Seconds to wait for another lnwallet using the same data directory before giving up.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,

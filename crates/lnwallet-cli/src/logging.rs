@@ -35,12 +35,13 @@ pub(crate) fn directives(verbose: u8) -> Option<String> {
 }
 
 /// Installs the stderr logger: `RUST_LOG` if set, else what `-v` asks for, else nothing.
-pub(crate) fn init(verbose: u8) {
+/// Whether it logs anything.
+pub(crate) fn init(verbose: u8) -> bool {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::new(directives),
         _ => match directives(verbose) {
             Some(directives) => EnvFilter::new(directives),
-            None => return,
+            None => return false,
         },
     };
     let _ = tracing_subscriber::fmt()
@@ -50,6 +51,7 @@ pub(crate) fn init(verbose: u8) {
         .with_span_events(FmtSpan::CLOSE)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+    true
 }
 
 #[cfg(test)]

@@ -19,8 +19,10 @@ macro_rules! note {
 mod amount;
 mod args;
 mod demo;
+mod embedded;
 mod logging;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -77,13 +79,14 @@ impl From<WalletError> for Failure {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
+    let logging = logging::init(cli.verbose);
     let format = if cli.json {
         Format::Json
     } else {
         Format::Human
     };
-    match run(cli, format).await {
+    let spinner_wanted = progress::wanted(cli.json, logging);
+    match run(cli, format, spinner_wanted).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             match format {
@@ -107,18 +110,22 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, format: Format) -> Result<(), Failure> {
-    match cli.command {
+async fn run(cli: Cli, format: Format, spinner_wanted: bool) -> Result<(), Failure> {
+    let waiting_for = match cli.command {
         Command::Demo => return Ok(demo::run(format).await?),
         Command::Backends => {
             list_backends(format);
             return Ok(());
         }
-        _ => {}
-    }
+        Command::Status => "reading the balance",
+        Command::Invoice { .. } => "creating the invoice",
+        Command::Pay { .. } => "paying",
+        Command::InvoiceStatus { .. } | Command::PaymentStatus { .. } => "asking",
+        Command::Watch { .. } => "watching for paid invoices",
+    };
+    let _spinner = progress::Spinner::start(waiting_for, spinner_wanted);
     let settings = settings(&cli)?;
-    announce_backend(&settings);
-    let wallet: Arc<dyn Wallet> = Arc::from(lnwallet::from_settings(&settings)?);
+    let wallet = open_wallet(&cli, &settings).await?;
     match cli.command {
         Command::Status => {
             let status = wallet.status().await?;
@@ -259,9 +266,11 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
     Ok(settings)
 }
 
-/// Says on stderr (stdout stays parseable) which backend runs, and which settings look like
-/// misspelt ones: a misspelt class setting would otherwise run the embedded fake unnoticed.
-fn announce_backend(settings: &Settings) {
+/// The wallet the settings name: the embedded FakeWallet network in the data directory, or a
+/// backend of the registry. Says on stderr (stdout stays parseable) which one runs, and which
+/// settings look like misspelt ones: a misspelt class setting would otherwise run the embedded
+/// fake unnoticed.
+async fn open_wallet(cli: &Cli, settings: &Settings) -> Result<Arc<dyn Wallet>, Failure> {
     // Settings are text from files and arguments: shown only with control characters replaced.
     for (key, meant) in lnwallet::registry().near_misses(settings) {
         let key = wallet_core::untrusted::server_text(&key);
@@ -272,13 +281,30 @@ fn announce_backend(settings: &Settings) {
         .unwrap_or(lnwallet::DEFAULT_CLASS);
     let class = wallet_core::untrusted::server_text(class);
     if class.eq_ignore_ascii_case(lnwallet::DEFAULT_CLASS) {
+        let dir = embedded::data_dir(cli.data_dir.as_deref(), settings)?;
+        let node = cli.node.as_deref().unwrap_or(embedded::DEFAULT_NODE);
         note!(
-            "lnwallet: backend {class} (in-memory, nothing leaves this process; set \
-             {BACKEND_CLASS_SETTING} to use a node)"
+            "lnwallet: backend {class}, node {}, network kept in {} (set \
+             {BACKEND_CLASS_SETTING} to use a real node)",
+            wallet_core::untrusted::server_text(node),
+            dir.display()
         );
-    } else {
-        note!("lnwallet: backend {class}");
+        let lock_wait = Duration::from_secs(cli.lock_wait);
+        return Ok(Arc::new(
+            embedded::open(&dir, node, settings, lock_wait).await?,
+        ));
     }
+    if cli.node.is_some() {
+        return Err(Failure::new(
+            format!(
+                "--node chooses a node of the embedded FakeWallet network; backend {class} is \
+                 one funding source"
+            ),
+            exit::USAGE,
+        ));
+    }
+    note!("lnwallet: backend {class}");
+    Ok(Arc::from(lnwallet::from_settings(settings)?))
 }
 
 async fn watch(
@@ -294,8 +320,7 @@ async fn watch(
         SupervisorConfig::default(),
     );
     let health = stream.health();
-    let reporter = tokio::spawn(report_health(health.clone()));
-    format.note("watching for paid invoices (Ctrl-C to stop)");
+    let reporter = tokio::spawn(report_health(health.clone(), format));
     let watched = watch_items(&mut stream, count, timeout, format).await;
     reporter.abort();
     watched?;
@@ -320,8 +345,10 @@ async fn watch(
     }
 }
 
-/// Says on stderr when the stream loses its connection and when it is back.
-async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>) {
+/// Says on stderr when the stream is first connected (from then on no payment is missed), when
+/// it loses its connection and when it is back.
+async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>, format: Format) {
+    let mut was_connected = false;
     let mut was_reconnecting = false;
     while health.changed().await.is_ok() {
         let state = health.borrow_and_update().clone();
@@ -337,6 +364,11 @@ async fn report_health(mut health: tokio::sync::watch::Receiver<StreamHealth>) {
                     wallet_core::describe_chain(&last_error),
                     retry_in.as_secs_f32()
                 );
+            }
+            StreamHealth::Connected if !was_connected => {
+                was_connected = true;
+                was_reconnecting = false;
+                format.note("connected: watching for paid invoices (Ctrl-C to stop)");
             }
             StreamHealth::Connected if was_reconnecting => {
                 was_reconnecting = false;

@@ -118,9 +118,7 @@ pub(crate) fn error_json(message: &str, causes: &[String], exit_code: i32) -> se
 /// Writes `line` to stdout. A reader that went away (a closed pipe) ends the program quietly:
 /// nobody is left to read the rest.
 pub(crate) fn write_stdout(line: &str) {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(err) = writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+    if let Err(err) = crate::progress::print_line(&mut std::io::stdout(), line)
         && err.kind() == std::io::ErrorKind::BrokenPipe
     {
         std::process::exit(0);
@@ -129,6 +127,5 @@ pub(crate) fn write_stdout(line: &str) {
 
 /// Writes `line` to stderr; a failure to write loses the line, never the program.
 pub(crate) fn write_stderr(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = crate::progress::print_line(&mut std::io::stderr(), line);
 }

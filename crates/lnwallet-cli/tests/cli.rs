@@ -3,22 +3,15 @@
 // Helpers outside #[test] functions may panic too: a failed helper is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod common;
+
 use std::process::{Command, Output};
 
+use common::{stderr, stdout};
+
+/// `lnwallet` with `args`, on an embedded network of its own.
 fn lnwallet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lnwallet"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("run lnwallet")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    common::run_once(args)
 }
 
 #[test]
@@ -138,7 +131,8 @@ fn bad_input_gives_a_one_line_error_and_a_nonzero_exit() {
             "{args:?}: {}",
             stderr(&output)
         );
-        // One error line, last; above it at most the note of which backend runs.
+        // One error line, last; above it at most the notes of which backend runs (and, for
+        // the embedded one, that its network was made).
         let message = stderr(&output);
         let errors: Vec<&str> = message
             .lines()
@@ -153,7 +147,7 @@ fn bad_input_gives_a_one_line_error_and_a_nonzero_exit() {
         assert!(
             message
                 .lines()
-                .all(|line| line.starts_with("error: ") || line.starts_with("lnwallet: backend ")),
+                .all(|line| line.starts_with("error: ") || line.starts_with("lnwallet: ")),
             "{args:?}: {message}"
         );
         assert!(errors[0].contains(expected), "{args:?}: {message}");
@@ -578,9 +572,8 @@ fn logging_goes_to_stderr_only_when_asked_for_with_v_or_rust_log() {
     // stdout holds the answer alone, so that it stays parseable.
     assert!(!String::from_utf8_lossy(&verbose.stdout).contains("create_invoice"));
 
-    let from_env = Command::new(env!("CARGO_BIN_EXE_lnwallet"))
-        .args(["--json", "status"])
-        .env_clear()
+    let data = tempfile::tempdir().unwrap();
+    let from_env = common::command(data.path(), &["--json", "status"])
         .env("RUST_LOG", "wallet_fake=debug")
         .output()
         .expect("run lnwallet");

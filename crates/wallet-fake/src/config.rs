@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use lightning_invoice::Currency;
-use wallet_core::Secret;
+use wallet_core::{Secret, WalletError};
 
 /// Rules of a [`crate::FakeNetwork`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +76,12 @@ impl NodeConfig {
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Secret::new(secret.into());
         self
+    }
+
+    /// Derives the key from a new random secret: a node no one else can make again (store the
+    /// secret to keep the node, as [`crate::FakeNetworkDir`] does).
+    pub fn random_secret(self) -> Result<Self, WalletError> {
+        Ok(self.secret(wallet_core::hex::encode(&crate::keys::random_bytes()?)))
     }
 
     /// Issues invoices for `currency`.

@@ -12,6 +12,7 @@ mod node;
 pub mod settings;
 mod snapshot;
 mod state;
+pub mod store;
 mod wallet;
 
 pub use config::{NetworkConfig, NodeConfig};
@@ -24,4 +25,5 @@ pub use snapshot::{
     AttemptSnapshot, FakeInvoiceState, FakePaymentState, InvoiceSnapshot, NodeId, PaymentSnapshot,
     SendOutcome,
 };
+pub use store::{FakeNetworkDir, StoredFakeWallet};
 pub use wallet::FakeWallet;

@@ -446,6 +446,22 @@ impl FakeNode {
         }
     }
 
+    /// The invoices settled after `after_settle_index`, in settle order.
+    pub(crate) fn settled_after(
+        &self,
+        after_settle_index: u64,
+    ) -> Result<Vec<InvoiceSnapshot>, FakeNodeError> {
+        let state = self.network.shared.lock();
+        let node = state.node(&self.id)?;
+        node.check_online()?;
+        let now = unix_now().1;
+        Ok(
+            (after_settle_index.saturating_add(1)..=node.settled_count())
+                .filter_map(|settle_index| node.settled_at(settle_index, now))
+                .collect(),
+        )
+    }
+
     /// Settled invoices in settle order, starting after `after_settle_index` (or with the next
     /// settlement when `None`). The stream ends with [`FakeNodeError::Disconnected`] when the
     /// node's streams are cut or it goes offline.

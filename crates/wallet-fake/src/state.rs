@@ -43,11 +43,11 @@ pub(crate) struct NodeState {
     pub(crate) alias: String,
     pub(crate) currency: Currency,
     pub(crate) balance_msat: u64,
-    invoices: HashMap<PaymentHash, InvoiceRecord>,
-    invoice_order: Vec<PaymentHash>,
-    settled: Vec<PaymentHash>,
-    payments: HashMap<PaymentHash, PaymentRecord>,
-    payment_order: Vec<PaymentHash>,
+    pub(crate) invoices: HashMap<PaymentHash, InvoiceRecord>,
+    pub(crate) invoice_order: Vec<PaymentHash>,
+    pub(crate) settled: Vec<PaymentHash>,
+    pub(crate) payments: HashMap<PaymentHash, PaymentRecord>,
+    pub(crate) payment_order: Vec<PaymentHash>,
     pub(crate) faults: VecDeque<PaymentFault>,
     /// Attempts still to fail at a hop with a temporary failure, before a node retries.
     pub(crate) temporary_failures: u32,
@@ -68,10 +68,10 @@ pub(crate) struct InvoiceRecord {
     pub(crate) is_hold: bool,
     pub(crate) created_at: u64,
     pub(crate) expiry_secs: u64,
-    add_index: u64,
-    htlc: Option<Htlc>,
-    settlement: Option<Settlement>,
-    canceled: bool,
+    pub(crate) add_index: u64,
+    pub(crate) htlc: Option<Htlc>,
+    pub(crate) settlement: Option<Settlement>,
+    pub(crate) canceled: bool,
 }
 
 impl InvoiceRecord {
@@ -147,25 +147,25 @@ impl InvoiceRecord {
 
 /// A payment locked in at the payee, not yet settled or failed.
 #[derive(Clone, Copy)]
-struct Htlc {
-    payer: NodeId,
-    amount_msat: u64,
-    fee_msat: u64,
+pub(crate) struct Htlc {
+    pub(crate) payer: NodeId,
+    pub(crate) amount_msat: u64,
+    pub(crate) fee_msat: u64,
 }
 
-struct Settlement {
-    amount_msat: u64,
-    settle_index: u64,
-    paid_at: u64,
+pub(crate) struct Settlement {
+    pub(crate) amount_msat: u64,
+    pub(crate) settle_index: u64,
+    pub(crate) paid_at: u64,
 }
 
-struct PaymentRecord {
-    bolt11: String,
-    payee: NodeId,
-    amount_msat: u64,
-    created_at: u64,
-    payment_index: u64,
-    attempts: Vec<AttemptSnapshot>,
+pub(crate) struct PaymentRecord {
+    pub(crate) bolt11: String,
+    pub(crate) payee: NodeId,
+    pub(crate) amount_msat: u64,
+    pub(crate) created_at: u64,
+    pub(crate) payment_index: u64,
+    pub(crate) attempts: Vec<AttemptSnapshot>,
 }
 
 impl PaymentRecord {

@@ -77,7 +77,7 @@ fn invoice_response(
 }
 
 /// The node's attempts at a payment, as the payment protocol reads them.
-fn attempts(payment: Option<PaymentSnapshot>) -> Vec<Attempt> {
+pub(crate) fn attempts(payment: Option<PaymentSnapshot>) -> Vec<Attempt> {
     let Some(payment) = payment else {
         return Vec::new();
     };
@@ -128,7 +128,7 @@ fn invoice_status(invoice: &InvoiceSnapshot) -> Result<InvoiceStatus, WalletErro
     })
 }
 
-fn paid_invoice(invoice: InvoiceSnapshot) -> Result<PaidInvoice, WalletError> {
+pub(crate) fn paid_invoice(invoice: InvoiceSnapshot) -> Result<PaidInvoice, WalletError> {
     match invoice.state {
         FakeInvoiceState::Settled {
             amount_received_msat,
