@@ -1,13 +1,19 @@
 //! `cargo xtask bench`: how fast and how lean the backends are, side by side in one run.
 //!
-//! * **BOLT11 floor**: building, signing and encoding an invoice with `lightning-invoice` and a
-//!   reused secp256k1 context: the least any wallet can spend on `create_invoice`.
-//! * **FakeWallet `create_invoice`**: target within 1.5x of the floor.
+//! * **Peers**: our FakeWallet's `create_invoice` against the BOLT11 signing floor
+//!   (lightning-invoice build+sign+encode with a reused context), the Cashu Dev Kit's
+//!   `cdk-fake-wallet` and LNbits' FakeWallet (Python), in rounds that alternate between them.
+//! * **Scaling**: `create_invoice` per second on one core and on all; payments per second with
+//!   latency percentiles for 1, 8 and 64 concurrent payers on the fake network.
 //! * **Paid-event latency**: from a settlement to the item reaching `paid_invoices_stream`, and
-//!   through the `SupervisedStream`; target well under a millisecond.
+//!   through the `SupervisedStream`.
 //! * **Memory**: live heap bytes per open invoice, and what a long-running supervised stream
 //!   keeps per event beyond the node's own ledger (flat once its de-duplication window is full).
+//!
+//! `--json` prints one JSON object per row; `--cdk-peer PATH` and `--lnbits-python PATH` name
+//! the peers (`cargo xtask bench` builds and installs them).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,47 +23,313 @@ use futures::StreamExt;
 use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
 use wallet_core::bolt11::Bolt11;
 use wallet_core::{
-    InvoiceRequest, PaidInvoiceStream, SupervisedStream, SupervisorConfig, Wallet, WalletError,
+    InvoiceRequest, PaidInvoiceStream, PayInvoiceRequest, SupervisedStream, SupervisorConfig,
+    Wallet, WalletError,
 };
 use wallet_fake::{FakeNetwork, FakeNode, FakeWallet, NetworkConfig, NewInvoice, NodeConfig};
 
+use crate::peers::Peer;
+use crate::rows::{Output, Row};
+
 mod heap;
+mod peers;
+mod rows;
 
 #[global_allocator]
 static ALLOCATOR: heap::CountingAllocator = heap::CountingAllocator;
 
-const INVOICES: u32 = 5_000;
+/// Invoices per round and rounds, for the peer comparison.
+const ROUND_INVOICES: u32 = 400;
+const ROUNDS: usize = 9;
+/// LNbits' FakeWallet takes milliseconds per invoice: fewer per round keeps the run short.
+const LNBITS_ROUND_INVOICES: u32 = 80;
+const INVOICES_PER_CORE_TASK: u32 = 600;
+const PAYMENTS: usize = 1_536;
 const EVENTS: usize = 2_000;
 const MEMORY_INVOICES: usize = 50_000;
 const STREAM_EVENTS: usize = 20_000;
 
+struct Args {
+    output: Output,
+    cdk_peer: Option<PathBuf>,
+    lnbits_python: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        output: Output::Table,
+        cdk_peer: None,
+        lnbits_python: None,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        match arg.as_str() {
+            "--json" => args.output = Output::Json,
+            "--cdk-peer" => args.cdk_peer = given.next().map(PathBuf::from),
+            "--lnbits-python" => args.lnbits_python = given.next().map(PathBuf::from),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
 fn main() -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let args = parse_args()?;
+    args.output.header();
+    let print = |row: Row| args.output.print(&row);
+    let current_thread = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| err.to_string())?;
-    runtime.block_on(run()).map_err(|err| err.to_string())
+    for row in current_thread.block_on(peer_rows(&args))? {
+        print(row);
+    }
+    for row in core_rows()? {
+        print(row);
+    }
+    for row in payer_rows()? {
+        print(row);
+    }
+    for row in current_thread
+        .block_on(fake_rows())
+        .map_err(|err| err.to_string())?
+    {
+        print(row);
+    }
+    Ok(())
 }
 
-async fn run() -> Result<(), WalletError> {
-    println!("benchmark                                   result");
-    println!("------------------------------------------  -----------------------------");
-    let floor = bolt11_floor(INVOICES);
-    row(
-        "BOLT11 build+sign+encode (floor)",
-        format!("{:.1} us/invoice", micros(floor)),
+/// Ours, the floor and the peers, round after round; each one's median time per invoice.
+async fn peer_rows(args: &Args) -> Result<Vec<Row>, String> {
+    let mut peers = Vec::new();
+    if let Some(path) = &args.cdk_peer {
+        peers.push((
+            Peer::start("cdk-fake-wallet 0.18.3", path, &[])?,
+            ROUND_INVOICES,
+        ));
+    }
+    if let Some(python) = &args.lnbits_python {
+        peers.push((
+            Peer::start(
+                "LNbits 1.6.2 FakeWallet",
+                python,
+                &["-c", peers::LNBITS_FAKE_WALLET],
+            )?,
+            LNBITS_ROUND_INVOICES,
+        ));
+    }
+    let network = FakeNetwork::new();
+    let wallet = FakeWallet::new(
+        network
+            .add_node(NodeConfig::new("bench"))
+            .map_err(|err| err.to_string())?,
     );
-    let fake = fake_create_invoice(INVOICES).await?;
-    let ratio = fake.as_secs_f64() / floor.as_secs_f64();
-    row(
-        "FakeWallet create_invoice",
-        format!(
-            "{:.1} us/invoice = {ratio:.2}x floor ({})",
-            micros(fake),
-            verdict(ratio <= 1.5, "target <= 1.5x")
-        ),
-    );
+    let mut ours = Vec::new();
+    let mut floor = Vec::new();
+    let mut theirs = vec![Vec::new(); peers.len()];
+    // One round of each first, untimed: caches, lazy statics, Python's imports.
+    for round in 0..=ROUNDS {
+        let ours_time = fake_create_invoice(&wallet, ROUND_INVOICES)
+            .await
+            .map_err(|err| err.to_string())?;
+        let floor_time = bolt11_floor(ROUND_INVOICES);
+        if round > 0 {
+            ours.push(per_call(ours_time, ROUND_INVOICES));
+            floor.push(per_call(floor_time, ROUND_INVOICES));
+        }
+        for ((peer, count), times) in peers.iter_mut().zip(&mut theirs) {
+            let took = peer.round(*count)?;
+            if round > 0 {
+                times.push(per_call(took, *count));
+            }
+        }
+    }
+    let ours_us = median_us(&mut ours);
+    let floor_us = median_us(&mut floor);
+    let mut rows = vec![
+        Row::versus(
+            "fake create_invoice vs the BOLT11 floor",
+            ours_us,
+            "floor: lightning-invoice build+sign+encode",
+            floor_us,
+        )
+        .target("ours <= 1.15x the floor", ours_us <= 1.15 * floor_us)
+        .with("rounds", ROUNDS),
+    ];
+    for ((peer, _), mut times) in peers.iter().zip(theirs) {
+        let peer_us = median_us(&mut times);
+        let (target, factor) = if peer.name().starts_with("LNbits") {
+            ("ours >= 20x faster", 20.0)
+        } else {
+            ("ours >= 1.5x faster", 1.5)
+        };
+        rows.push(
+            Row::versus(
+                format!("fake create_invoice vs {}", peer.name()),
+                ours_us,
+                peer.name(),
+                peer_us,
+            )
+            .target(target, peer_us >= factor * ours_us)
+            .with("rounds", ROUNDS),
+        );
+    }
+    Ok(rows)
+}
 
+fn per_call(total: Duration, count: u32) -> Duration {
+    total / count.max(1)
+}
+
+/// The median, in microseconds.
+fn median_us(times: &mut [Duration]) -> f64 {
+    times.sort();
+    micros(percentile(times, 50))
+}
+
+/// `create_invoice` per second with every core busy, against one core.
+fn core_rows() -> Result<Vec<Row>, String> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let one = invoices_per_second(1, cores)?;
+    let all = invoices_per_second(cores, cores)?;
+    let mut row = Row::versus(
+        format!("fake create_invoice on {cores} cores vs 1"),
+        1e6 / all,
+        "1 core",
+        1e6 / one,
+    )
+    .with("per_second_all_cores", all.round())
+    .with("per_second_one_core", one.round());
+    if cores > 1 {
+        row = row.target("throughput grows with cores (> 1.3x)", all > 1.3 * one);
+    }
+    Ok(vec![row])
+}
+
+/// Invoices per second on `threads` runtime threads, from `tasks` tasks sharing one wallet.
+fn invoices_per_second(threads: usize, tasks: usize) -> Result<f64, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime.block_on(async {
+        let network = FakeNetwork::new();
+        let wallet = Arc::new(FakeWallet::new(
+            network
+                .add_node(NodeConfig::new("cores"))
+                .map_err(|err| err.to_string())?,
+        ));
+        // Warm up the runtime's threads and the node.
+        fake_create_invoice(&wallet, 50)
+            .await
+            .map_err(|err| err.to_string())?;
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks.max(2))
+            .map(|_| {
+                let wallet = wallet.clone();
+                tokio::spawn(
+                    async move { fake_create_invoice(&wallet, INVOICES_PER_CORE_TASK).await },
+                )
+            })
+            .collect();
+        for handle in handles {
+            handle
+                .await
+                .map_err(|err| err.to_string())?
+                .map_err(|err| err.to_string())?;
+        }
+        let made = f64::from(INVOICES_PER_CORE_TASK) * tasks.max(2) as f64;
+        Ok(made / started.elapsed().as_secs_f64())
+    })
+}
+
+/// Payments per second and latency percentiles with 1, 8 and 64 payers paying at once.
+fn payer_rows() -> Result<Vec<Row>, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    let mut rows = Vec::new();
+    for payers in [1usize, 8, 64] {
+        let (per_second, mut latencies) = runtime
+            .block_on(pay_concurrently(payers))
+            .map_err(|err| err.to_string())?;
+        latencies.sort();
+        rows.push(
+            Row::ours(
+                format!("fake pay_invoice, {payers} concurrent payers"),
+                Some(micros(percentile(&latencies, 50))),
+            )
+            .with("per_second", per_second.round())
+            .with("p50_us", micros(percentile(&latencies, 50)).round())
+            .with("p99_us", micros(percentile(&latencies, 99)).round()),
+        );
+    }
+    Ok(rows)
+}
+
+async fn pay_concurrently(payers: usize) -> Result<(f64, Vec<Duration>), WalletError> {
+    let network = FakeNetwork::new();
+    let payee = network.add_node(NodeConfig::new("payee"))?;
+    let each = PAYMENTS / payers;
+    let mut work = Vec::new();
+    for index in 0..payers {
+        let node = network
+            .add_node(NodeConfig::new(format!("payer {index}")).balance_msat(u64::MAX / 1024))?;
+        let mut invoices = Vec::with_capacity(each);
+        for _ in 0..each {
+            invoices.push(
+                payee
+                    .create_invoice(NewInvoice {
+                        amount_msat: Some(1_000),
+                        ..NewInvoice::default()
+                    })
+                    .map_err(WalletError::from)?
+                    .bolt11,
+            );
+        }
+        work.push((FakeWallet::new(node), invoices));
+    }
+    let started = Instant::now();
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|(wallet, invoices)| {
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(invoices.len());
+                for bolt11 in invoices {
+                    let sent = Instant::now();
+                    let paid = wallet
+                        .pay_invoice(PayInvoiceRequest::new(bolt11, 10_000))
+                        .await
+                        .map_err(|err| err.into_reason())?;
+                    if !paid.status.is_succeeded() {
+                        return Err(WalletError::backend(
+                            None,
+                            "a bench payment did not succeed",
+                        ));
+                    }
+                    latencies.push(sent.elapsed());
+                }
+                Ok::<_, WalletError>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(PAYMENTS);
+    for handle in handles {
+        latencies.extend(
+            handle
+                .await
+                .map_err(|err| WalletError::backend(None, err.to_string()))??,
+        );
+    }
+    let per_second = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    Ok((per_second, latencies))
+}
+
+/// The fake network's own figures: paid-event latency and memory.
+async fn fake_rows() -> Result<Vec<Row>, WalletError> {
+    let mut rows = Vec::new();
     let (raw, supervised) = event_latency(EVENTS).await?;
     for (name, latencies) in [
         ("paid event latency, backend stream", raw),
@@ -65,43 +337,28 @@ async fn run() -> Result<(), WalletError> {
     ] {
         let median = percentile(&latencies, 50);
         let p99 = percentile(&latencies, 99);
-        row(
-            name,
-            format!(
-                "median {:.1} us, p99 {:.1} us ({})",
-                micros(median),
-                micros(p99),
-                verdict(p99 < Duration::from_millis(1), "target < 1 ms")
-            ),
+        rows.push(
+            Row::ours(name, Some(micros(median)))
+                .with("p99_us", micros(p99).round())
+                .target("p99 < 1 ms", p99 < Duration::from_millis(1)),
         );
     }
-
     let per_invoice = memory_per_open_invoice(MEMORY_INVOICES)?;
-    row(
-        &format!("heap per open invoice ({MEMORY_INVOICES})"),
-        format!("{per_invoice:.0} bytes"),
+    rows.push(
+        Row::ours(format!("heap per open invoice ({MEMORY_INVOICES})"), None)
+            .with("bytes", per_invoice.round()),
     );
     let (filling, full) = stream_memory(STREAM_EVENTS).await?;
-    row(
-        &format!("supervised stream, {STREAM_EVENTS} events"),
-        format!(
-            "{filling:+.0} B/event while its window fills, {full:+.0} B/event after ({})",
-            verdict(full.abs() < 16.0, "flat")
-        ),
+    rows.push(
+        Row::ours(
+            format!("supervised stream memory, {STREAM_EVENTS} events"),
+            None,
+        )
+        .with("bytes_per_event_filling", filling.round())
+        .with("bytes_per_event_full", full.round())
+        .target("flat once full (< 16 B/event)", full.abs() < 16.0),
     );
-    Ok(())
-}
-
-fn row(name: &str, result: String) {
-    println!("{name:<42}  {result}");
-}
-
-fn verdict(met: bool, target: &str) -> String {
-    if met {
-        format!("ok: {target}")
-    } else {
-        format!("MISSED: {target}")
-    }
+    Ok(rows)
 }
 
 fn micros(duration: Duration) -> f64 {
@@ -113,7 +370,7 @@ fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     sorted.get(index).copied().unwrap_or_default()
 }
 
-/// Mean time to build, sign and encode one invoice, the way any wallet must.
+/// Time to build, sign and encode `count` invoices, the way any wallet must.
 fn bolt11_floor(count: u32) -> Duration {
     let secp = Secp256k1::new();
     let Ok(key) = SecretKey::from_slice(&[7; 32]) else {
@@ -136,12 +393,10 @@ fn bolt11_floor(count: u32) -> Duration {
         }
     }
     std::hint::black_box(total_len);
-    started.elapsed() / count
+    started.elapsed()
 }
 
-async fn fake_create_invoice(count: u32) -> Result<Duration, WalletError> {
-    let network = FakeNetwork::new();
-    let wallet = FakeWallet::new(network.add_node(NodeConfig::new("bench"))?);
+async fn fake_create_invoice(wallet: &FakeWallet, count: u32) -> Result<Duration, WalletError> {
     let started = Instant::now();
     for _ in 0..count {
         std::hint::black_box(
@@ -150,7 +405,7 @@ async fn fake_create_invoice(count: u32) -> Result<Duration, WalletError> {
                 .await?,
         );
     }
-    Ok(started.elapsed() / count)
+    Ok(started.elapsed())
 }
 
 /// Settles `count` invoices one by one and measures how long each takes to come out of the

@@ -415,3 +415,80 @@ async fn reads_leave_the_file_alone_and_an_unknown_node_is_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_payment_whose_state_cannot_be_written_was_not_sent_and_moved_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_network(dir.path()).await;
+    let (alice, bob) = (open(dir.path(), "alice"), open(dir.path(), "bob"));
+    let invoice = alice
+        .create_invoice(InvoiceRequest::new(5_000))
+        .await
+        .unwrap();
+    let before = std::fs::read(store.state_file()).unwrap();
+    let bob_before = bob.status().await.unwrap().balance_msat;
+    // The replacement file cannot be made (a directory holds its name): the write fails before
+    // the rename, as a full disk would.
+    let blocker = dir.path().join("fake-network.json.new");
+    std::fs::create_dir(&blocker).unwrap();
+    std::fs::write(blocker.join("keep"), b"").unwrap();
+    let err = bob
+        .pay_invoice(PayInvoiceRequest::new(
+            &invoice.payment_request,
+            FEE_LIMIT_MSAT,
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("fake-network.json.new"), "{err}");
+    assert_eq!(std::fs::read(store.state_file()).unwrap(), before);
+    std::fs::remove_dir_all(&blocker).unwrap();
+    assert_eq!(bob.status().await.unwrap().balance_msat, bob_before);
+    assert_eq!(
+        bob.get_payment_status(&invoice.checking_id).await.unwrap(),
+        PaymentStatus::Unknown
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_state_file_others_could_read_is_made_private_on_first_read() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_network(dir.path()).await;
+    std::fs::set_permissions(store.state_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    open(dir.path(), "alice").status().await.unwrap();
+    let mode = std::fs::metadata(store.state_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_an_error_when_its_network_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_network(dir.path()).await;
+    let alice = open(dir.path(), "alice");
+    let invoice = alice
+        .create_invoice(InvoiceRequest::new(1_000))
+        .await
+        .unwrap();
+    pay(&open(dir.path(), "bob"), &invoice.payment_request).await;
+    let mut stream = alice
+        .paid_invoices_stream(Some(StreamCursor::from_index(1)))
+        .await
+        .unwrap();
+    std::fs::rename(store.state_file(), dir.path().join("old.json")).unwrap();
+    new_network(dir.path()).await;
+    let item = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let err = item.unwrap_err().to_string();
+    assert!(
+        err.contains("was replaced while the stream was open"),
+        "{err}"
+    );
+}

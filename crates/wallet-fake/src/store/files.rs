@@ -94,8 +94,20 @@ pub(crate) async fn lock(
     }
 }
 
-/// Reads `path`, or `None` when it does not exist.
+/// Reads `path`, or `None` when it does not exist. A file others may read (copied in, or made
+/// by something else) is made private first: it holds secrets.
 pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, WalletError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(metadata) = fs::metadata(path)
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(file = %path.display(), "others could read the state file; made it private (0600)");
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+                .map_err(|err| io_error("make private", path, err))?;
+        }
+    }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -2,7 +2,8 @@
 //!
 //! It is its own set of types, not the in-memory records: the records may change between
 //! versions, a file written last year must still read the same. A change that an older reader
-//! would misread bumps [`FORMAT`].
+//! would misread bumps [`FORMAT`]; unknown fields are refused, so that an older version never
+//! drops what a newer one wrote. No type here derives `Debug`: they hold node secrets.
 
 use std::collections::HashSet;
 
@@ -28,14 +29,16 @@ pub(crate) struct FormatOnly {
 }
 
 /// A whole network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct NetworkImage {
     pub(crate) format: u32,
     pub(crate) nodes: Vec<NodeImage>,
 }
 
 /// One node: its key material, and everything it made, received and paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct NodeImage {
     pub(crate) name: String,
     pub(crate) alias: String,
@@ -49,7 +52,8 @@ pub(crate) struct NodeImage {
     pub(crate) payments: Vec<PaymentImage>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct InvoiceImage {
     payment_hash: PaymentHash,
     bolt11: String,
@@ -66,21 +70,24 @@ pub(crate) struct InvoiceImage {
     canceled: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HtlcImage {
     payer: String,
     amount_msat: u64,
     fee_msat: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SettlementImage {
     amount_msat: u64,
     settle_index: u64,
     paid_at: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PaymentImage {
     payment_hash: PaymentHash,
     bolt11: String,
@@ -90,15 +97,16 @@ pub(crate) struct PaymentImage {
     attempts: Vec<AttemptImage>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AttemptImage {
     fee_msat: u64,
     started_at: u64,
     state: AttemptStateImage,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
 enum AttemptStateImage {
     InFlight,
     Succeeded { preimage: Preimage, fee_msat: u64 },
@@ -328,6 +336,14 @@ fn restore_node(image: NodeImage, known: &HashSet<NodeId>) -> Result<NodeState, 
         {
             return Err(format!("invoice {hash} has a preimage of another hash"));
         }
+        if invoice.settlement.is_some() && invoice.preimage.is_none() {
+            return Err(format!("invoice {hash} is settled without a preimage"));
+        }
+        if invoice.settlement.is_some() && invoice.htlc.is_some() {
+            return Err(format!(
+                "invoice {hash} is settled and still holds a payment"
+            ));
+        }
         let payment_secret = bytes32(&invoice.payment_secret)
             .ok_or_else(|| format!("invoice {hash}: payment_secret is not 32 bytes of hex"))?;
         let mut record = InvoiceRecord::new(
@@ -386,18 +402,25 @@ fn restore_node(image: NodeImage, known: &HashSet<NodeId>) -> Result<NodeState, 
         let attempts = payment
             .attempts
             .into_iter()
-            .map(|attempt| AttemptSnapshot {
-                fee_msat: attempt.fee_msat,
-                started_at: attempt.started_at,
-                state: match attempt.state {
-                    AttemptStateImage::InFlight => FakePaymentState::InFlight,
-                    AttemptStateImage::Succeeded { preimage, fee_msat } => {
-                        FakePaymentState::Succeeded { preimage, fee_msat }
-                    }
-                    AttemptStateImage::Failed { reason } => FakePaymentState::Failed { reason },
-                },
+            .map(|attempt| {
+                Ok(AttemptSnapshot {
+                    fee_msat: attempt.fee_msat,
+                    started_at: attempt.started_at,
+                    state: match attempt.state {
+                        AttemptStateImage::InFlight => FakePaymentState::InFlight,
+                        AttemptStateImage::Succeeded { preimage, fee_msat } => {
+                            if preimage.payment_hash() != hash {
+                                return Err(format!(
+                                    "payment {hash} succeeded with a preimage of another hash"
+                                ));
+                            }
+                            FakePaymentState::Succeeded { preimage, fee_msat }
+                        }
+                        AttemptStateImage::Failed { reason } => FakePaymentState::Failed { reason },
+                    },
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, String>>()?;
         node.payment_order.push(hash);
         node.payments.insert(
             hash,
@@ -422,4 +445,118 @@ fn bytes32(text: &str) -> Option<[u8; 32]> {
 fn node_id(text: &str, known: &HashSet<NodeId>) -> Option<NodeId> {
     let id: NodeId = hex::decode_array(text).ok()?;
     (known.is_empty() || known.contains(&id)).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use wallet_core::bolt11::Bolt11;
+    use wallet_core::{DescriptionHash, FailureReason, Preimage};
+
+    use super::*;
+    use crate::node::NewInvoice;
+
+    fn invoice(node: &FakeNode, new: NewInvoice) -> Bolt11 {
+        Bolt11::parse(&node.create_invoice(new).unwrap().bolt11).unwrap()
+    }
+
+    fn amount(amount_msat: u64) -> NewInvoice {
+        NewInvoice {
+            amount_msat: Some(amount_msat),
+            ..NewInvoice::default()
+        }
+    }
+
+    #[test]
+    fn a_network_in_every_state_reads_back_as_it_was_written() {
+        let nodes = [
+            ("alice".to_owned(), NodeConfig::new("alice")),
+            (
+                "bob".to_owned(),
+                NodeConfig::new("bob").balance_msat(5_000_000),
+            ),
+        ];
+        let restored = Restored::create(&nodes).unwrap();
+        let alice = restored.node("alice").unwrap().clone();
+        let bob = restored.node("bob").unwrap().clone();
+
+        // Settled, with a description hash.
+        let paid = invoice(
+            &alice,
+            NewInvoice {
+                description_hash: Some(DescriptionHash::from_bytes([3; 32])),
+                ..amount(1_000)
+            },
+        );
+        bob.pay(&paid, 1_000, 10_000).unwrap();
+        // Failed once, then paid: two attempts.
+        let retried = invoice(&alice, amount(2_000));
+        bob.control()
+            .fail_next_payment(FailureReason::Other("temporary".into()));
+        bob.pay(&retried, 2_000, 10_000).unwrap();
+        bob.pay(&retried, 2_000, 10_000).unwrap();
+        // Held: a payment in flight to a hold invoice.
+        let held = Preimage::from_bytes([4; 32]);
+        let hold = invoice(
+            &alice,
+            NewInvoice {
+                hold_payment_hash: Some(held.payment_hash()),
+                ..amount(3_000)
+            },
+        );
+        bob.pay(&hold, 3_000, 10_000).unwrap();
+        // Cancelled while held: the payment failed and was refunded.
+        let cancelled = Preimage::from_bytes([5; 32]);
+        let doomed = invoice(
+            &alice,
+            NewInvoice {
+                hold_payment_hash: Some(cancelled.payment_hash()),
+                ..amount(4_000)
+            },
+        );
+        bob.pay(&doomed, 4_000, 10_000).unwrap();
+        alice.cancel_invoice(&cancelled.payment_hash()).unwrap();
+        // Open, amountless.
+        invoice(&alice, NewInvoice::default());
+
+        let image = restored.image().unwrap();
+        let text = serde_json::to_vec(&image).unwrap();
+        let read: NetworkImage = serde_json::from_slice(&text).unwrap();
+        let again = Restored::from_image(read).unwrap();
+        assert!(
+            again.image().unwrap() == image,
+            "the network changed on its way through the file"
+        );
+        let (alice_again, bob_again) = (again.node("alice").unwrap(), again.node("bob").unwrap());
+        assert_eq!(alice_again.id(), alice.id());
+        assert_eq!(alice_again.invoices().unwrap(), alice.invoices().unwrap());
+        assert_eq!(bob_again.payments().unwrap(), bob.payments().unwrap());
+        assert_eq!(
+            bob_again.balance_msat().unwrap(),
+            bob.balance_msat().unwrap()
+        );
+        // What is still held can still be settled after the round trip.
+        alice_again.settle_hold_invoice(&held).unwrap();
+        assert!(
+            bob_again
+                .payment(&held.payment_hash())
+                .unwrap()
+                .unwrap()
+                .state
+                .is_final()
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_rather_than_dropped() {
+        let restored = Restored::create(&[("alice".to_owned(), NodeConfig::new("alice"))]).unwrap();
+        let mut value = serde_json::to_value(restored.image().unwrap()).unwrap();
+        value["nodes"][0]["channels"] = serde_json::json!([]);
+        let err = serde_json::from_value::<NetworkImage>(value).err().unwrap();
+        assert!(
+            err.to_string().contains("unknown field `channels`"),
+            "{err}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ use wallet_core::{
 
 use super::FakeNetworkDir;
 use super::files::Access;
+use crate::snapshot::NodeId;
 use crate::wallet::{attempts, paid_invoice};
 use crate::{FakeNode, FakeWallet};
 
@@ -233,11 +234,10 @@ impl Wallet for StoredFakeWallet {
         &self,
         resume_from: Option<StreamCursor>,
     ) -> Result<PaidInvoiceStream, WalletError> {
-        let settled = self
-            .on_node(
-                Access::Read,
-                |node| async move { Ok(node.settled_count()?) },
-            )
+        let (node_id, settled) = self
+            .on_node(Access::Read, |node| async move {
+                Ok((node.id(), node.settled_count()?))
+            })
             .await?;
         let after = match resume_from {
             None => settled,
@@ -254,6 +254,7 @@ impl Wallet for StoredFakeWallet {
         };
         let poll = PaidPoll {
             wallet: self.clone(),
+            node_id,
             after,
             ready: VecDeque::new(),
             read_at_once: true,
@@ -323,6 +324,9 @@ impl Wallet for StoredFakeWallet {
 /// it again from the last cursor delivered.
 struct PaidPoll {
     wallet: StoredFakeWallet,
+    /// The node the stream was opened on: a directory whose network was replaced (moved away,
+    /// made again) has another node of the name, whose settle indices mean something else.
+    node_id: NodeId,
     after: u64,
     ready: VecDeque<PaidInvoice>,
     read_at_once: bool,
@@ -341,10 +345,20 @@ impl PaidPoll {
             if !std::mem::take(&mut self.read_at_once) {
                 tokio::time::sleep(POLL).await;
             }
-            let after = self.after;
+            let (after, node_id) = (self.after, self.node_id);
+            let state_file = self.wallet.dir.state_file();
             let read = self
                 .wallet
                 .on_node(Access::Read, |node| async move {
+                    if node.id() != node_id || node.settled_count()? < after {
+                        return Err(WalletError::backend(
+                            None,
+                            format!(
+                                "the network in {} was replaced while the stream was open",
+                                state_file.display()
+                            ),
+                        ));
+                    }
                     node.settled_after(after)?
                         .into_iter()
                         .map(paid_invoice)
