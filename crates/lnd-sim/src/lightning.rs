@@ -91,6 +91,8 @@ impl InvoiceFields {
             expiry: Some(Duration::from_secs(expiry)),
             preimage: None,
             hold_payment_hash: None,
+            // lnd leaves its node id out of invoices: payers recover it from the signature.
+            payee_field: false,
         })
     }
 }
@@ -234,7 +236,7 @@ impl Lightning for Daemon {
             format!("payment hash must be exactly 32 bytes, is instead {length}")
         })?;
         let faults = self.node.lookup_faults().map_err(status)?;
-        tokio::time::sleep(faults.delay).await;
+        faults.wait().await;
         let hash = faults.answered_hash(&hash);
         Ok(Response::new(convert::invoice(&self.lookup(&hash)?)))
     }

@@ -6,9 +6,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bitcoin::hashes::Hash as _;
+use bitcoin::secp256k1::{Message, PublicKey, Secp256k1, VerifyOnly};
 pub use lightning_invoice::Currency;
 use lightning_invoice::{Bolt11Invoice, SignedRawBolt11Invoice};
 
@@ -47,6 +49,32 @@ fn invalid(reason: impl Into<String>) -> WalletError {
     WalletError::invalid("bolt11", reason)
 }
 
+/// The context every signature check shares: making one per check (as `lightning-invoice`'s
+/// own checks do) costs a point multiplication each time, more than the check itself.
+fn secp() -> &'static Secp256k1<VerifyOnly> {
+    static CONTEXT: OnceLock<Secp256k1<VerifyOnly>> = OnceLock::new();
+    CONTEXT.get_or_init(Secp256k1::verification_only)
+}
+
+/// The payee whose signature the invoice carries (BOLT11): the `n` field's key, which the
+/// signature must verify against, or else the key recovered from the signature, which it
+/// verifies against by construction. One curve operation either way.
+fn payee_of(signed: &SignedRawBolt11Invoice) -> Result<PublicKey, WalletError> {
+    let message = Message::from_digest(*signed.signable_hash());
+    let signature = &signed.signature().0;
+    match signed.raw_invoice().payee_pub_key() {
+        Some(payee) => {
+            secp()
+                .verify_ecdsa(&message, &signature.to_standard(), &payee.0)
+                .map_err(|_| invalid("the signature does not match the invoice"))?;
+            Ok(payee.0)
+        }
+        None => secp()
+            .recover_ecdsa(&message, signature)
+            .map_err(|err| invalid(format!("cannot recover the payee: {err}"))),
+    }
+}
+
 impl Bolt11 {
     /// Parses and checks an invoice. A `lightning:` prefix and surrounding whitespace are
     /// accepted; anything else wrong is an error naming the field `bolt11`.
@@ -74,20 +102,25 @@ impl Bolt11 {
         Self::checked(signed)
     }
 
-    /// Wraps an invoice built with `lightning-invoice`.
+    /// Wraps an invoice built or decoded with `lightning-invoice`. Its signature was checked
+    /// when `lightning-invoice` made the value (a `Bolt11Invoice` holds a valid signature by
+    /// construction), so it is not checked again; the payee is its `n` field, or else recovered
+    /// from the signature (one curve operation). The other checks of [`Bolt11::parse`] apply.
     pub fn from_invoice(invoice: Bolt11Invoice) -> Result<Self, WalletError> {
-        Self::checked(invoice.into_signed_raw())
+        let payee = match invoice.payee_pub_key() {
+            Some(payee) => *payee,
+            None => invoice.recover_payee_pub_key(),
+        };
+        Self::with_payee(invoice.into_signed_raw(), payee.serialize())
     }
 
     fn checked(signed: SignedRawBolt11Invoice) -> Result<Self, WalletError> {
-        if !signed.check_signature() {
-            return Err(invalid("the signature does not match the invoice"));
-        }
-        let payee = signed
-            .recover_payee_pub_key()
-            .map_err(|err| invalid(format!("cannot recover the payee: {err}")))?
-            .0
-            .serialize();
+        let payee = payee_of(&signed)?.serialize();
+        Self::with_payee(signed, payee)
+    }
+
+    /// The checks past the signature, on an invoice signed by `payee`.
+    fn with_payee(signed: SignedRawBolt11Invoice, payee: [u8; 33]) -> Result<Self, WalletError> {
         let raw = signed.raw_invoice();
         let payment_hashes = raw
             .known_tagged_fields()
@@ -353,6 +386,48 @@ mod tests {
             "02b3cfa77350f0b6c53a207c98d229983a2d9906bf75bd3ce5ec2c52d8dbc7a991"
         );
         assert_eq!(invoice.to_string(), LNBITS_FAKE_WALLET_INVOICE);
+    }
+
+    /// A signed invoice whose `n` field names `named`'s key, signed by `signer`.
+    fn invoice_naming_payee(named: &SecretKey, signer: &SecretKey) -> String {
+        use lightning_invoice::{PayeePubKey, RawTaggedField, TaggedField};
+        let secp = Secp256k1::new();
+        let template = crate::test_invoices::TestInvoice::new([4; 32], Some(1_000));
+        let mut raw = template.sign().into_signed_raw().raw_invoice().clone();
+        raw.data
+            .tagged_fields
+            .push(RawTaggedField::KnownSemantics(TaggedField::PayeePubKey(
+                PayeePubKey(named.public_key(&secp)),
+            )));
+        raw.sign::<_, ()>(|message| Ok(secp.sign_ecdsa_recoverable(message, signer)))
+            .unwrap()
+            .to_string()
+    }
+
+    use bitcoin::secp256k1::SecretKey;
+
+    #[test]
+    fn the_payee_is_the_n_field_when_the_signature_verifies_against_it() {
+        let secp = Secp256k1::new();
+        let payee = SecretKey::from_slice(&[9; 32]).unwrap();
+        let parsed = Bolt11::parse(&invoice_naming_payee(&payee, &payee)).unwrap();
+        assert_eq!(parsed.payee(), payee.public_key(&secp).serialize());
+
+        let someone_else = SecretKey::from_slice(&[8; 32]).unwrap();
+        let err = Bolt11::parse(&invoice_naming_payee(&payee, &someone_else)).unwrap_err();
+        assert!(
+            err.to_string().contains("signature does not match"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn without_an_n_field_the_payee_is_the_signer() {
+        use crate::test_invoices::{TestInvoice, key};
+        let secp = Secp256k1::new();
+        let parsed =
+            Bolt11::parse(&TestInvoice::new([5; 32], Some(1_000)).sign().to_string()).unwrap();
+        assert_eq!(parsed.payee(), key().public_key(&secp).serialize());
     }
 
     #[test]

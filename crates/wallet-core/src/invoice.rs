@@ -160,6 +160,32 @@ impl InvoiceRequest {
         let invoice = Bolt11::parse(&payment_request).map_err(|err| {
             WalletError::backend(None, format!("{node} returned an unusable invoice ({err})"))
         })?;
+        // The invoice as it decoded: no `lightning:` prefix, stray whitespace or upper case
+        // from the node reaches a payer. Text already in that form is kept as the node wrote it.
+        let canonical = payment_request.starts_with("ln")
+            && payment_request
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit());
+        self.check_issued(node, &invoice, payment_hash)?;
+        Ok(InvoiceResponse {
+            checking_id: invoice.payment_hash(),
+            expires_at: invoice.expires_at(),
+            payment_request: if canonical {
+                payment_request
+            } else {
+                invoice.to_string()
+            },
+        })
+    }
+
+    /// The checks of [`InvoiceRequest::issued`] past decoding, for an invoice already decoded and
+    /// checked, e.g. one this process signed with `lightning-invoice` ([`Bolt11::from_invoice`]).
+    pub fn check_issued(
+        &self,
+        node: &str,
+        invoice: &Bolt11,
+        payment_hash: Option<PaymentHash>,
+    ) -> Result<(), WalletError> {
         let mismatch = |what: &str| {
             Err(WalletError::backend(
                 None,
@@ -191,13 +217,7 @@ impl InvoiceRequest {
             }
             _ => {}
         }
-        // The invoice as it decoded: no `lightning:` prefix or stray whitespace from the node
-        // reaches a payer.
-        Ok(InvoiceResponse {
-            checking_id: invoice.payment_hash(),
-            expires_at: invoice.expires_at(),
-            payment_request: invoice.to_string(),
-        })
+        Ok(())
     }
 }
 

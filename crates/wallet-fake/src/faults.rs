@@ -42,6 +42,14 @@ pub struct LookupFaults {
 }
 
 impl LookupFaults {
+    /// Waits out the delay. No delay is no wait at all: a zero-length timer would still wait
+    /// for the runtime's next timer tick, about a millisecond, on every lookup.
+    pub async fn wait(&self) {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+    }
+
     /// The hash whose records answer a lookup of `asked`.
     pub fn answered_hash(&self, asked: &PaymentHash) -> PaymentHash {
         self.misdirect_to.unwrap_or(*asked)

@@ -39,6 +39,8 @@ pub(crate) struct InvoiceTerms<'a> {
     pub(crate) description_hash: Option<DescriptionHash>,
     pub(crate) expiry: Duration,
     pub(crate) created_at: SystemTime,
+    /// Whether the node id goes into the `n` field.
+    pub(crate) payee_field: bool,
 }
 
 impl NodeKeys {
@@ -93,6 +95,11 @@ impl NodeKeys {
             Some(amount) => builder.amount_milli_satoshis(amount),
             None => builder,
         };
+        let builder = if terms.payee_field {
+            builder.payee_pub_key(self.public_key)
+        } else {
+            builder
+        };
         builder
             .build_signed(|message| self.secp.sign_ecdsa_recoverable(message, &self.secret_key))
             .map_err(|err| WalletError::backend(None, format!("could not build invoice: {err:?}")))
@@ -133,15 +140,29 @@ mod tests {
             description_hash: None,
             expiry: Duration::from_secs(600),
             created_at: SystemTime::now(),
+            payee_field: false,
         };
-        let text = keys.sign_invoice(&terms).unwrap().to_string();
-        assert!(text.starts_with("lnbcrt"), "{text}");
-        let decoded = Bolt11::parse(&text).unwrap();
-        assert_eq!(decoded.payment_hash(), terms.payment_hash);
-        assert_eq!(decoded.amount_msat(), Some(21_000));
-        assert_eq!(decoded.description(), Bolt11Description::Memo("tea".into()));
-        assert_eq!(decoded.expiry(), Duration::from_secs(600));
-        assert_eq!(decoded.payee(), keys.node_id());
-        assert_eq!(decoded.payment_secret(), [4; 32]);
+        for payee_field in [false, true] {
+            let terms = InvoiceTerms {
+                payee_field,
+                currency: terms.currency.clone(),
+                ..terms
+            };
+            let signed = keys.sign_invoice(&terms).unwrap();
+            assert_eq!(signed.payee_pub_key().is_some(), payee_field);
+            let text = signed.to_string();
+            assert!(text.starts_with("lnbcrt"), "{text}");
+            for decoded in [
+                Bolt11::parse(&text).unwrap(),
+                Bolt11::from_invoice(signed).unwrap(),
+            ] {
+                assert_eq!(decoded.payment_hash(), terms.payment_hash);
+                assert_eq!(decoded.amount_msat(), Some(21_000));
+                assert_eq!(decoded.description(), Bolt11Description::Memo("tea".into()));
+                assert_eq!(decoded.expiry(), Duration::from_secs(600));
+                assert_eq!(decoded.payee(), keys.node_id());
+                assert_eq!(decoded.payment_secret(), [4; 32]);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use lightning_invoice::Currency;
+use lightning_invoice::{Bolt11Invoice, Currency};
 use tokio::sync::watch;
 use wallet_core::bolt11::Bolt11;
 use wallet_core::{DescriptionHash, PaymentHash, Preimage, hex};
@@ -46,6 +46,10 @@ pub struct NewInvoice {
     pub preimage: Option<Preimage>,
     /// Makes a hold invoice for this hash: the node never learns the preimage until settled.
     pub hold_payment_hash: Option<PaymentHash>,
+    /// Writes the node id into the invoice (BOLT11's `n` field). lnd and Core Lightning leave
+    /// it out, and payers recover it from the signature; with it, the signature is checked
+    /// against it instead.
+    pub payee_field: bool,
 }
 
 fn unix_now() -> (SystemTime, u64) {
@@ -121,6 +125,16 @@ impl FakeNode {
 
     /// Creates and signs an invoice.
     pub fn create_invoice(&self, new: NewInvoice) -> Result<InvoiceSnapshot, FakeNodeError> {
+        self.create_signed_invoice(new)
+            .map(|(snapshot, _)| snapshot)
+    }
+
+    /// Creates and signs an invoice, and gives the signed invoice as `lightning-invoice` made
+    /// it, signature checked.
+    pub fn create_signed_invoice(
+        &self,
+        new: NewInvoice,
+    ) -> Result<(InvoiceSnapshot, Bolt11Invoice), FakeNodeError> {
         let (payment_hash, preimage) = match (new.hold_payment_hash, new.preimage) {
             (Some(_), Some(_)) => {
                 return Err(FakeNodeError::Invalid {
@@ -149,6 +163,7 @@ impl FakeNode {
                 description_hash: new.description_hash,
                 expiry,
                 created_at: now,
+                payee_field: new.payee_field,
             })
             .map_err(|err| FakeNodeError::Invalid {
                 field: err.field().unwrap_or("invoice"),
@@ -167,7 +182,8 @@ impl FakeNode {
         let mut state = self.network.shared.lock();
         let node = state.node_mut(&self.id)?;
         node.check_online()?;
-        node.add_invoice(payment_hash, record, created_at)
+        let snapshot = node.add_invoice(payment_hash, record, created_at)?;
+        Ok((snapshot, invoice))
     }
 
     /// The invoice with `payment_hash`, if this node made one.
@@ -376,7 +392,7 @@ impl FakeNode {
         read: fn(&Self, &PaymentHash) -> Result<T, FakeNodeError>,
     ) -> Result<T, FakeNodeError> {
         let faults = self.lookup_faults()?;
-        tokio::time::sleep(faults.delay).await;
+        faults.wait().await;
         read(self, &faults.answered_hash(payment_hash))
     }
 

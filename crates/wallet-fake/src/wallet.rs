@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::time::Instant;
-use wallet_core::bolt11::{CheckedPayment, Currency};
+use wallet_core::bolt11::{Bolt11, CheckedPayment, Currency};
 use wallet_core::pay::{
     Attempt, AttemptState, Dispatched, PaymentDriver, Payments, payment_status,
 };
@@ -66,14 +66,6 @@ impl fmt::Debug for FakeWallet {
             .field("node", &self.node)
             .finish()
     }
-}
-
-/// The response for `invoice`, checked against `request` like every backend's.
-fn invoice_response(
-    request: &InvoiceRequest,
-    invoice: InvoiceSnapshot,
-) -> Result<InvoiceResponse, WalletError> {
-    request.issued("the fake node", invoice.bolt11, Some(invoice.payment_hash))
 }
 
 /// The node's attempts at a payment, as the payment protocol reads them.
@@ -155,7 +147,28 @@ fn new_invoice(request: &InvoiceRequest) -> NewInvoice {
         expiry: request.expiry,
         preimage: None,
         hold_payment_hash: None,
+        // With its node id in the invoice, the invoice `lightning-invoice` checked as it signed
+        // it needs no second check to be handed out (see `issued`).
+        payee_field: true,
     }
+}
+
+/// The response for an invoice this node just signed, checked against `request` like every
+/// backend's. `lightning-invoice` checked its signature as it signed it, against the node id
+/// in its `n` field, so nothing is decoded or verified twice.
+fn issued(
+    request: &InvoiceRequest,
+    snapshot: InvoiceSnapshot,
+    signed: lightning_invoice::Bolt11Invoice,
+) -> Result<InvoiceResponse, WalletError> {
+    let invoice = Bolt11::from_invoice(signed)?;
+    request.check_issued("the fake node", &invoice, Some(snapshot.payment_hash))?;
+    Ok(InvoiceResponse {
+        checking_id: invoice.payment_hash(),
+        expires_at: invoice.expires_at(),
+        // The same invoice, as the node encoded it already.
+        payment_request: snapshot.bolt11,
+    })
 }
 
 /// How the payment protocol reaches the node: in process, with the node's answer and lookup
@@ -245,8 +258,8 @@ impl Wallet for FakeWallet {
         request: InvoiceRequest,
     ) -> Result<InvoiceResponse, WalletError> {
         request.validate()?;
-        let invoice = self.node.create_invoice(new_invoice(&request))?;
-        invoice_response(&request, invoice)
+        let (snapshot, signed) = self.node.create_signed_invoice(new_invoice(&request))?;
+        issued(&request, snapshot, signed)
     }
 
     #[tracing::instrument(
@@ -317,10 +330,8 @@ impl Wallet for FakeWallet {
         request.invoice.validate()?;
         let mut new = new_invoice(&request.invoice);
         new.hold_payment_hash = Some(request.payment_hash);
-        let invoice = self.node.create_invoice(new)?;
-        request
-            .invoice
-            .issued("the fake node", invoice.bolt11, Some(request.payment_hash))
+        let (snapshot, signed) = self.node.create_signed_invoice(new)?;
+        issued(&request.invoice, snapshot, signed)
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = "fake", payment_hash = %preimage.payment_hash()), err(Display))]

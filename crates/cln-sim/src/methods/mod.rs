@@ -66,7 +66,7 @@ const LOOKUPS: &[&str] = &[
 /// instead of the one asked for.
 async fn with_lookup_faults(daemon: &Daemon, mut params: Value) -> Result<Value, RpcError> {
     let faults = daemon.node.lookup_faults().map_err(node_error)?;
-    tokio::time::sleep(faults.delay).await;
+    faults.wait().await;
     if let (Some(other), Some(asked)) = (
         faults.misdirect_to,
         params
