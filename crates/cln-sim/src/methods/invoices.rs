@@ -133,6 +133,8 @@ pub(crate) fn invoice(daemon: &Daemon, params: Value) -> RpcResult {
             expiry: Some(Duration::from_secs(expiry)),
             preimage,
             hold_payment_hash: None,
+            // lightningd leaves its node id out of invoices.
+            payee_field: false,
         };
         match daemon.node.create_invoice(new) {
             Ok(created) => Ok((created.clone(), created.payment_hash)),
