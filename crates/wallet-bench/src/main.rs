@@ -4,9 +4,13 @@
 //!   (lightning-invoice build+sign+encode with a reused context), the Cashu Dev Kit's
 //!   `cdk-fake-wallet` and LNbits' FakeWallet (Python), in rounds that alternate between them.
 //! * **Scaling**: `create_invoice` per second on one core and on all; payments per second with
-//!   latency percentiles for 1, 8 and 64 concurrent payers on the fake network.
+//!   latency percentiles for 1, 8 and 64 payments at once on the fake network and through the
+//!   lnd and lightningd simulators.
+//! * **Overhead over the bare transport**: `create_invoice`, `status`, `get_invoice_status` and a
+//!   full payment through `LndWallet` and `CoreLightningWallet` against the same calls made
+//!   directly on the simulators' gRPC and JSON-RPC, and what the BOLT11 check those make costs.
 //! * **Paid-event latency**: from a settlement to the item reaching `paid_invoices_stream`, and
-//!   through the `SupervisedStream`.
+//!   through the `SupervisedStream`; the supervised stream's rate over 100,000 paid invoices.
 //! * **Memory**: live heap bytes per open invoice, and what a long-running supervised stream
 //!   keeps per event beyond the node's own ledger (flat once its de-duplication window is full).
 //!
@@ -28,10 +32,13 @@ use wallet_core::{
 };
 use wallet_fake::{FakeNetwork, FakeNode, FakeWallet, NetworkConfig, NewInvoice, NodeConfig};
 
+use crate::beds::{Bed, Kind};
 use crate::peers::Peer;
 use crate::rows::{Output, Row};
 
+mod beds;
 mod heap;
+mod overhead;
 mod peers;
 mod rows;
 
@@ -45,9 +52,12 @@ const ROUNDS: usize = 9;
 const LNBITS_ROUND_INVOICES: u32 = 80;
 const INVOICES_PER_CORE_TASK: u32 = 600;
 const PAYMENTS: usize = 1_536;
+/// Through a simulator each payment crosses a socket several times: fewer keep the run short.
+const SIM_PAYMENTS: usize = 512;
 const EVENTS: usize = 2_000;
 const MEMORY_INVOICES: usize = 50_000;
 const STREAM_EVENTS: usize = 20_000;
+const STREAM_RATE_EVENTS: u64 = 100_000;
 
 struct Args {
     output: Output,
@@ -84,11 +94,24 @@ fn main() -> Result<(), String> {
     for row in current_thread.block_on(peer_rows(&args))? {
         print(row);
     }
+    print(decode_row().map_err(|err| err.to_string())?);
     for row in core_rows()? {
         print(row);
     }
     for row in payer_rows()? {
         print(row);
+    }
+    let multi_thread = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    for kind in [Kind::Lnd, Kind::Cln] {
+        let rows = multi_thread
+            .block_on(overhead::rows(kind))
+            .map_err(|err| format!("{} overhead: {err}", kind.name()))?;
+        for row in rows {
+            print(row);
+        }
     }
     for row in current_thread
         .block_on(fake_rows())
@@ -187,6 +210,34 @@ fn median_us(times: &mut [Duration]) -> f64 {
     micros(percentile(times, 50))
 }
 
+/// What decoding a BOLT11 invoice and checking its signature costs (one recovery of the
+/// signer's key): the check every backend makes on the invoice its node issued and on the
+/// invoice it is asked to pay, and the bare transport rows do not.
+fn decode_row() -> Result<Row, WalletError> {
+    let network = FakeNetwork::new();
+    let node = network.add_node(NodeConfig::new("decode"))?;
+    let text = node
+        .create_invoice(NewInvoice {
+            amount_msat: Some(1_000),
+            memo: "bench".into(),
+            ..NewInvoice::default()
+        })
+        .map_err(WalletError::from)?
+        .bolt11;
+    let mut times = Vec::new();
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        for _ in 0..ROUND_INVOICES {
+            std::hint::black_box(Bolt11::parse(&text)?);
+        }
+        times.push(per_call(started.elapsed(), ROUND_INVOICES));
+    }
+    Ok(Row::ours(
+        "BOLT11 decode + signature check (Bolt11::parse)",
+        Some(median_us(&mut times)),
+    ))
+}
+
 /// `create_invoice` per second with every core busy, against one core.
 fn core_rows() -> Result<Vec<Row>, String> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -244,57 +295,57 @@ fn invoices_per_second(threads: usize, tasks: usize) -> Result<f64, String> {
     })
 }
 
-/// Payments per second and latency percentiles with 1, 8 and 64 payers paying at once.
+/// Payments per second and latency percentiles with 1, 8 and 64 payments under way at once,
+/// through one wallet, on the fake network and through each simulator.
 fn payer_rows() -> Result<Vec<Row>, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|err| err.to_string())?;
     let mut rows = Vec::new();
-    for payers in [1usize, 8, 64] {
-        let (per_second, mut latencies) = runtime
-            .block_on(pay_concurrently(payers))
-            .map_err(|err| err.to_string())?;
-        latencies.sort();
-        rows.push(
-            Row::ours(
-                format!("fake pay_invoice, {payers} concurrent payers"),
-                Some(micros(percentile(&latencies, 50))),
-            )
-            .with("per_second", per_second.round())
-            .with("p50_us", micros(percentile(&latencies, 50)).round())
-            .with("p99_us", micros(percentile(&latencies, 99)).round()),
-        );
+    for kind in [Kind::Fake, Kind::Lnd, Kind::Cln] {
+        let payments = if kind == Kind::Fake {
+            PAYMENTS
+        } else {
+            SIM_PAYMENTS
+        };
+        for payers in [1usize, 8, 64] {
+            let (per_second, mut latencies) = runtime
+                .block_on(pay_concurrently(kind, payers, payments))
+                .map_err(|err| format!("{} with {payers} payers: {err}", kind.name()))?;
+            latencies.sort();
+            let p50 = micros(percentile(&latencies, 50));
+            rows.push(
+                Row::ours(
+                    format!("{} pay_invoice, {payers} at once", kind.name()),
+                    Some(p50),
+                )
+                .with("per_second", per_second.round())
+                .with("p50_us", p50.round())
+                .with("p99_us", micros(percentile(&latencies, 99)).round()),
+            );
+        }
     }
     Ok(rows)
 }
 
-async fn pay_concurrently(payers: usize) -> Result<(f64, Vec<Duration>), WalletError> {
-    let network = FakeNetwork::new();
-    let payee = network.add_node(NodeConfig::new("payee"))?;
-    let each = PAYMENTS / payers;
+/// `payments` payments by `payers` tasks sharing one wallet: the rate, and each call's latency.
+async fn pay_concurrently(
+    kind: Kind,
+    payers: usize,
+    payments: usize,
+) -> Result<(f64, Vec<Duration>), WalletError> {
+    let bed = Bed::start(kind).await?;
+    let each = payments / payers;
     let mut work = Vec::new();
-    for index in 0..payers {
-        let node = network
-            .add_node(NodeConfig::new(format!("payer {index}")).balance_msat(u64::MAX / 1024))?;
-        let mut invoices = Vec::with_capacity(each);
-        for _ in 0..each {
-            invoices.push(
-                payee
-                    .create_invoice(NewInvoice {
-                        amount_msat: Some(1_000),
-                        ..NewInvoice::default()
-                    })
-                    .map_err(WalletError::from)?
-                    .bolt11,
-            );
-        }
-        work.push((FakeWallet::new(node), invoices));
+    for _ in 0..payers {
+        work.push(bed.invoices(each, 1_000)?);
     }
     let started = Instant::now();
     let handles: Vec<_> = work
         .into_iter()
-        .map(|(wallet, invoices)| {
+        .map(|invoices| {
+            let wallet = bed.wallet.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(invoices.len());
                 for bolt11 in invoices {
@@ -306,7 +357,7 @@ async fn pay_concurrently(payers: usize) -> Result<(f64, Vec<Duration>), WalletE
                     if !paid.status.is_succeeded() {
                         return Err(WalletError::backend(
                             None,
-                            "a bench payment did not succeed",
+                            format!("a bench payment did not succeed: {:?}", paid.status),
                         ));
                     }
                     latencies.push(sent.elapsed());
@@ -315,7 +366,7 @@ async fn pay_concurrently(payers: usize) -> Result<(f64, Vec<Duration>), WalletE
             })
         })
         .collect();
-    let mut latencies = Vec::with_capacity(PAYMENTS);
+    let mut latencies = Vec::with_capacity(payments);
     for handle in handles {
         latencies.extend(
             handle
@@ -324,6 +375,7 @@ async fn pay_concurrently(payers: usize) -> Result<(f64, Vec<Duration>), WalletE
         );
     }
     let per_second = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    bed.stop().await;
     Ok((per_second, latencies))
 }
 
@@ -347,6 +399,19 @@ async fn fake_rows() -> Result<Vec<Row>, WalletError> {
     rows.push(
         Row::ours(format!("heap per open invoice ({MEMORY_INVOICES})"), None)
             .with("bytes", per_invoice.round()),
+    );
+    let (per_second, bytes_per_event) = stream_rate(STREAM_RATE_EVENTS).await?;
+    rows.push(
+        Row::ours(
+            format!("supervised stream, {STREAM_RATE_EVENTS} paid invoices"),
+            Some(1e6 / per_second),
+        )
+        .with("events_per_second", per_second.round())
+        .with("heap_bytes_per_event", bytes_per_event.round())
+        .with(
+            "dedupe_capacity",
+            SupervisorConfig::default().dedupe_capacity,
+        ),
     );
     let (filling, full) = stream_memory(STREAM_EVENTS).await?;
     rows.push(
@@ -474,6 +539,45 @@ fn memory_per_open_invoice(count: usize) -> Result<f64, WalletError> {
         .map_err(WalletError::from)?;
     }
     Ok(heap::live_bytes().saturating_sub(before) as f64 / count as f64)
+}
+
+/// Settles `events` invoices, then reads them all through a supervised stream from the start:
+/// events per second, and the heap the stream holds per event at the end (its de-duplication
+/// window is bounded, so this falls as events grow).
+async fn stream_rate(events: u64) -> Result<(f64, f64), WalletError> {
+    let network = FakeNetwork::new();
+    let payer = network.add_node(NodeConfig::new("payer").balance_msat(u64::MAX / 4))?;
+    let payee = network.add_node(NodeConfig::new("payee"))?;
+    for _ in 0..events {
+        let (_, signed) = payee
+            .create_signed_invoice(NewInvoice {
+                amount_msat: Some(1_000),
+                payee_field: true,
+                ..NewInvoice::default()
+            })
+            .map_err(WalletError::from)?;
+        payer
+            .pay(&Bolt11::from_invoice(signed)?, 1_000, 10_000)
+            .map_err(WalletError::from)?;
+    }
+    let wallet: Arc<dyn Wallet> = Arc::new(FakeWallet::new(payee));
+    let before = heap::live_bytes();
+    let started = Instant::now();
+    let mut stream = SupervisedStream::new(
+        wallet,
+        Some(wallet_core::StreamCursor::from_index(0)),
+        SupervisorConfig::default(),
+    );
+    for _ in 0..events {
+        match stream.next().await {
+            Some(Ok(paid)) => drop(std::hint::black_box(paid)),
+            other => return Err(WalletError::backend(None, format!("stream gave {other:?}"))),
+        }
+    }
+    let per_second = events as f64 / started.elapsed().as_secs_f64();
+    let held = heap::live_bytes().saturating_sub(before);
+    drop(stream);
+    Ok((per_second, held as f64 / events as f64))
 }
 
 /// Settles `events` invoices with a supervised stream reading them, twice: the first run fills

@@ -60,6 +60,9 @@ pub(crate) async fn open(
                 Some(Cause::snapshot(&err)),
             )
         })?;
+    // Pongs and closes are small frames: Nagle's algorithm would hold them for the server's
+    // delayed ACK.
+    let _ = tcp.set_nodelay(true);
     let mut stream = if tls {
         MaybeTlsStream::Rustls(tls_connect(&bare_host, tcp).await?)
     } else {

@@ -8,6 +8,7 @@ mod stream;
 mod tls;
 mod wallet;
 
+pub use client::{LndClients, MacaroonInterceptor, Transport};
 pub use config::LndConfig;
 pub use wallet::LndWallet;
 

@@ -22,7 +22,7 @@ use wallet_core::{
     WalletError, async_trait,
 };
 
-use crate::client::{CallFailure, Clients, classify, lnd_error, node_error};
+use crate::client::{CallFailure, LndClients, classify, lnd_error, node_error};
 use crate::config::{CLASS_NAME, LndConfig, SETTING_KEYS};
 use crate::mapping;
 
@@ -42,7 +42,7 @@ pub struct LndWallet {
 
 struct Inner {
     config: LndConfig,
-    clients: Clients,
+    clients: LndClients,
     payments: Payments,
     network: OnceCell<Currency>,
 }
@@ -224,7 +224,7 @@ impl LndWallet {
         }
     }
 
-    pub(crate) fn clients(&self) -> &Clients {
+    pub(crate) fn clients(&self) -> &LndClients {
         &self.inner.clients
     }
 }
