@@ -1,6 +1,13 @@
 //! `cargo xtask bench`: the speed and memory benchmarks, built in release mode, with the peers
 //! they are compared with: cdk-fake-wallet (a crate outside the workspace, built here only, so
 //! CI's clippy and tests never compile cdk) and LNbits' FakeWallet in the LNbits test venv.
+//!
+//! The peer comparison runs pinned to one core (util-linux's `taskset`), the peers' processes
+//! with it: on a shared machine two cores can run at different speeds, and alternating rounds
+//! only even out what changes over time.
+
+use std::path::Path;
+use std::process::Command;
 
 use lnbits_testserver::Options;
 
@@ -16,21 +23,42 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let manifest = root.join(CDK_PEER).join("Cargo.toml");
     let mut build = cargo(&["build", "--release", "--locked", "--manifest-path"]);
     build.arg(&manifest).env("CARGO_TARGET_DIR", &peer_target);
-    step(
-        "cdk-fake-wallet peer (release; the first build takes minutes)",
-        &mut build,
-    )?;
+    step("cdk-fake-wallet peer (release; the first build takes minutes)", &mut build)?;
     let cdk_peer = peer_target.join("release").join("wallet-bench-cdk-peer");
 
     eprintln!("==> LNbits venv (installs LNbits 1.6.2 once, about 30 s)");
     let venv = Options::new(lnbits_work_dir()).ensure_venv()?;
 
-    let mut command = cargo(&["run", "--release", "-p", "wallet-bench", "--"]);
-    command
+    step(
+        "benchmarks (release build)",
+        &mut cargo(&["build", "--release", "-p", "wallet-bench"]),
+    )?;
+    let bench = root.join("target").join("release").join("wallet-bench");
+    let mut peers = pinned(&bench);
+    peers
         .args(args)
-        .arg("--cdk-peer")
+        .args(["--only", "peers", "--cdk-peer"])
         .arg(&cdk_peer)
         .arg("--lnbits-python")
         .arg(venv.python());
-    step("benchmarks (release)", &mut command)
+    step("benchmarks: the peers, on one core", &mut peers)?;
+    let mut others = Command::new(&bench);
+    others
+        .args(args)
+        .args(["--only", "others", "--no-header", "--lnbits"])
+        .env(lnbits_testserver::WORK_DIR_ENV, lnbits_work_dir());
+    step("benchmarks: scaling, overhead, streams, memory", &mut others)
+}
+
+/// `program` on CPU 0, or unpinned (said) where `taskset` is missing.
+fn pinned(program: &Path) -> Command {
+    let taskset = Command::new("taskset").arg("--version").output();
+    if taskset.is_ok_and(|output| output.status.success()) {
+        let mut command = Command::new("taskset");
+        command.args(["--cpu-list", "0"]).arg(program);
+        command
+    } else {
+        eprintln!("bench: no `taskset` (util-linux): the peer comparison runs unpinned");
+        Command::new(program)
+    }
 }

@@ -100,17 +100,7 @@ impl Bed {
         count: usize,
         amount_msat: u64,
     ) -> Result<Vec<String>, WalletError> {
-        (0..count)
-            .map(|_| {
-                self.payee
-                    .create_invoice(NewInvoice {
-                        amount_msat: Some(amount_msat),
-                        ..NewInvoice::default()
-                    })
-                    .map(|invoice| invoice.bolt11)
-                    .map_err(WalletError::from)
-            })
-            .collect()
+        invoices_of(&self.payee, count, amount_msat)
     }
 
     /// The settings that reach the lnd simulator, if it serves the payer.
@@ -137,4 +127,23 @@ impl Bed {
             Served::Cln(simulator) => simulator.stop().await,
         }
     }
+}
+
+/// `count` invoices of `payee` for `amount_msat` each.
+pub(crate) fn invoices_of(
+    payee: &FakeNode,
+    count: usize,
+    amount_msat: u64,
+) -> Result<Vec<String>, WalletError> {
+    (0..count)
+        .map(|_| {
+            payee
+                .create_invoice(NewInvoice {
+                    amount_msat: Some(amount_msat),
+                    ..NewInvoice::default()
+                })
+                .map(|invoice| invoice.bolt11)
+                .map_err(WalletError::from)
+        })
+        .collect()
 }

@@ -15,7 +15,8 @@
 //!   keeps per event beyond the node's own ledger (flat once its de-duplication window is full).
 //!
 //! `--json` prints one JSON object per row; `--cdk-peer PATH` and `--lnbits-python PATH` name
-//! the peers (`cargo xtask bench` builds and installs them).
+//! the peers, `--lnbits` starts LNbits on lnd-sim for LnbitsWallet's overhead rows (`cargo
+//! xtask bench` builds, installs and passes all three).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,8 +60,24 @@ const MEMORY_INVOICES: usize = 50_000;
 const STREAM_EVENTS: usize = 20_000;
 const STREAM_RATE_EVENTS: u64 = 100_000;
 
+/// Which rows to run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Only {
+    All,
+    /// The peer comparison alone: `cargo xtask bench` runs it pinned to one core, peers included,
+    /// so that every contestant runs on the same core.
+    Peers,
+    /// Everything but the peer comparison.
+    Others,
+}
+
 struct Args {
     output: Output,
+    only: Only,
+    /// Print no table header (a second part of one run).
+    no_header: bool,
+    /// Whether to start the LNbits test bed (LNbits on lnd-sim) for LnbitsWallet's rows.
+    lnbits: bool,
     cdk_peer: Option<PathBuf>,
     lnbits_python: Option<PathBuf>,
 }
@@ -68,6 +85,9 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         output: Output::Table,
+        only: Only::All,
+        no_header: false,
+        lnbits: false,
         cdk_peer: None,
         lnbits_python: None,
     };
@@ -75,6 +95,15 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = given.next() {
         match arg.as_str() {
             "--json" => args.output = Output::Json,
+            "--lnbits" => args.lnbits = true,
+            "--no-header" => args.no_header = true,
+            "--only" => {
+                args.only = match given.next().as_deref() {
+                    Some("peers") => Only::Peers,
+                    Some("others") => Only::Others,
+                    other => return Err(format!("--only takes peers or others, not {other:?}")),
+                }
+            }
             "--cdk-peer" => args.cdk_peer = given.next().map(PathBuf::from),
             "--lnbits-python" => args.lnbits_python = given.next().map(PathBuf::from),
             other => return Err(format!("unknown argument {other:?}")),
@@ -85,14 +114,21 @@ fn parse_args() -> Result<Args, String> {
 
 fn main() -> Result<(), String> {
     let args = parse_args()?;
-    args.output.header();
+    if !args.no_header {
+        args.output.header();
+    }
     let print = |row: Row| args.output.print(&row);
     let current_thread = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| err.to_string())?;
-    for row in current_thread.block_on(peer_rows(&args))? {
-        print(row);
+    if args.only != Only::Others {
+        for row in current_thread.block_on(peer_rows(&args))? {
+            print(row);
+        }
+    }
+    if args.only == Only::Peers {
+        return Ok(());
     }
     print(decode_row().map_err(|err| err.to_string())?);
     for row in core_rows()? {
@@ -109,6 +145,14 @@ fn main() -> Result<(), String> {
         let rows = multi_thread
             .block_on(overhead::rows(kind))
             .map_err(|err| format!("{} overhead: {err}", kind.name()))?;
+        for row in rows {
+            print(row);
+        }
+    }
+    if args.lnbits {
+        let rows = multi_thread
+            .block_on(overhead::lnbits_rows())
+            .map_err(|err| format!("LNbits overhead: {err}"))?;
         for row in rows {
             print(row);
         }

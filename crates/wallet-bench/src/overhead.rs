@@ -10,6 +10,12 @@ use lnd_grpc::routerrpc::{SendPaymentRequest, TrackPaymentRequest};
 use serde_json::{Value, json};
 use wallet_core::bolt11::Bolt11;
 use wallet_core::{InvoiceRequest, PayInvoiceRequest, PaymentHash, WalletError};
+use std::sync::Arc;
+
+use lnbits_testserver::LndFundedBed;
+use wallet_core::Wallet;
+use wallet_fake::NodeConfig;
+use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 use wallet_lnd::{LndClients, LndConfig};
 
 use crate::beds::{Bed, Kind};
@@ -31,6 +37,48 @@ fn error(err: impl std::fmt::Display) -> WalletError {
 enum Bare {
     Lnd(Box<LndClients>),
     Cln(std::path::PathBuf),
+    Lnbits(LnbitsBare),
+}
+
+/// LNbits' REST API with reqwest alone.
+struct LnbitsBare {
+    client: reqwest::Client,
+    endpoint: String,
+    admin_key: String,
+    invoice_key: String,
+}
+
+impl LnbitsBare {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> Result<Value, WalletError> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.endpoint))
+            .header("X-Api-Key", key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(error)?;
+        if !response.status().is_success() {
+            return Err(error(format!("LNbits answered {}", response.status())));
+        }
+        response.json().await.map_err(error)
+    }
+
+    /// The lookup LnbitsWallet makes: this wallet's records of a hash, pending ones re-checked.
+    async fn records(&self, hash: &PaymentHash, sign: &str) -> Result<Value, WalletError> {
+        let path = format!(
+            "/api/v1/payments/paginated?payment_hash={}&{sign}=0&recheck_pending=true&limit=100",
+            hash.to_hex()
+        );
+        self.call(reqwest::Method::GET, &path, &self.invoice_key, None)
+            .await
+    }
 }
 
 impl Bare {
@@ -38,6 +86,7 @@ impl Bare {
         match self {
             Self::Lnd(_) => "bare tonic calls",
             Self::Cln(_) => "bare JSON-RPC calls",
+            Self::Lnbits(_) => "bare reqwest calls",
         }
     }
 
@@ -77,6 +126,17 @@ impl Bare {
                 .await?;
                 PaymentHash::from_hex(created["payment_hash"].as_str().unwrap_or_default())
             }
+            Self::Lnbits(lnbits) => {
+                let created = lnbits
+                    .call(
+                        reqwest::Method::POST,
+                        "/api/v1/payments",
+                        &lnbits.invoice_key,
+                        Some(json!({"out": false, "amount": 1, "unit": "sat", "memo": "bench"})),
+                    )
+                    .await?;
+                PaymentHash::from_hex(created["payment_hash"].as_str().unwrap_or_default())
+            }
         }
     }
 
@@ -92,6 +152,11 @@ impl Bare {
             }
             Self::Cln(path) => {
                 Self::cln(path, "listfunds", json!({})).await?;
+            }
+            Self::Lnbits(lnbits) => {
+                lnbits
+                    .call(reqwest::Method::GET, "/api/v1/wallet", &lnbits.invoice_key, None)
+                    .await?;
             }
         }
         Ok(())
@@ -112,6 +177,9 @@ impl Bare {
             }
             Self::Cln(path) => {
                 Self::cln(path, "listinvoices", json!({"payment_hash": hash.to_hex()})).await?;
+            }
+            Self::Lnbits(lnbits) => {
+                lnbits.records(hash, "amount[gt]").await?;
             }
         }
         Ok(())
@@ -167,11 +235,35 @@ impl Bare {
                     Err(error("the bare payment has no preimage"))
                 }
             }
+            Self::Lnbits(lnbits) => {
+                lnbits.records(hash, "amount[lt]").await?;
+                lnbits
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/api/v1/payments/fee-reserve?invoice={bolt11}"),
+                        &lnbits.invoice_key,
+                        None,
+                    )
+                    .await?;
+                let paid = lnbits
+                    .call(
+                        reqwest::Method::POST,
+                        "/api/v1/payments",
+                        &lnbits.admin_key,
+                        Some(json!({"out": true, "bolt11": bolt11})),
+                    )
+                    .await?;
+                if paid["status"] == "success" {
+                    Ok(())
+                } else {
+                    Err(error(format!("the bare payment ended {}", paid["status"])))
+                }
+            }
         }
     }
 }
 
-/// The rows for `kind`'s backend: four calls, ours against bare.
+/// The rows for a simulator's backend: four calls, ours against bare.
 pub(crate) async fn rows(kind: Kind) -> Result<Vec<Row>, WalletError> {
     let bed = Bed::start(kind).await?;
     let bare = match kind {
@@ -181,9 +273,51 @@ pub(crate) async fn rows(kind: Kind) -> Result<Vec<Row>, WalletError> {
         Kind::Cln => Bare::Cln(bed.socket().ok_or_else(|| error("no socket"))?),
         Kind::Fake => return Ok(Vec::new()),
     };
-    let wallet = bed.wallet.clone();
+    let rows = measure(kind.name(), bed.wallet.clone(), &bare, |count| {
+        bed.invoices(count, 1_000)
+    })
+    .await;
+    bed.stop().await;
+    rows
+}
+
+/// The rows for LnbitsWallet, on a real LNbits funded by lnd-sim (the test bed, started here:
+/// the LNbits venv must be installed, as `cargo xtask bench` makes sure).
+pub(crate) async fn lnbits_rows() -> Result<Vec<Row>, WalletError> {
+    let bed = LndFundedBed::shared_from_env().await.map_err(error)?;
+    let keys = bed
+        .server()
+        .new_wallet("bench", 1_000_000)
+        .await
+        .map_err(error)?;
+    let endpoint = bed.server().endpoint().map_err(error)?;
+    let wallet = LnbitsWallet::new(LnbitsConfig::new(
+        &endpoint,
+        Some(keys.admin_key.clone()),
+        Some(keys.invoice_key.clone()),
+    )?)?;
+    let payee = bed.network().add_node(NodeConfig::new("bench payee"))?;
+    let bare = Bare::Lnbits(LnbitsBare {
+        client: reqwest::Client::new(),
+        endpoint,
+        admin_key: keys.admin_key,
+        invoice_key: keys.invoice_key,
+    });
+    measure("lnbits (on lnd-sim)", Arc::new(wallet), &bare, |count| {
+        crate::beds::invoices_of(&payee, count, 1_000)
+    })
+    .await
+}
+
+/// Ours and bare, call by call, in alternating rounds.
+async fn measure(
+    backend: &str,
+    wallet: Arc<dyn Wallet>,
+    bare: &Bare,
+    invoices: impl Fn(usize) -> Result<Vec<String>, WalletError>,
+) -> Result<Vec<Row>, WalletError> {
     // Both sides connect and pay once before timing (lnd's GetInfo is asked once per wallet).
-    let warm = bed.invoices(2, 1_000)?;
+    let warm = invoices(2)?;
     wallet
         .pay_invoice(PayInvoiceRequest::new(warm[0].clone(), FEE_LIMIT_MSAT))
         .await
@@ -198,8 +332,8 @@ pub(crate) async fn rows(kind: Kind) -> Result<Vec<Row>, WalletError> {
     let mut times: [(Vec<Duration>, Vec<Duration>); 4] = Default::default();
     let mut label = 0u64;
     for _ in 0..ROUNDS {
-        let invoices = bed.invoices(OPS * 2, 1_000)?;
-        let (for_ours, for_bare) = invoices.split_at(OPS);
+        let batch = invoices(OPS * 2)?;
+        let (for_ours, for_bare) = batch.split_at(OPS);
         let started = Instant::now();
         for _ in 0..OPS {
             wallet
@@ -258,7 +392,6 @@ pub(crate) async fn rows(kind: Kind) -> Result<Vec<Row>, WalletError> {
         }
         times[3].1.push(started.elapsed() / OPS as u32);
     }
-    bed.stop().await;
 
     let names = [
         "create_invoice",
@@ -275,7 +408,7 @@ pub(crate) async fn rows(kind: Kind) -> Result<Vec<Row>, WalletError> {
             let ours_us = micros(percentile(ours, 50));
             let bare_us = micros(percentile(theirs, 50));
             Row::versus(
-                format!("{} {name} vs bare transport", kind.name()),
+                format!("{backend} {name} vs bare transport"),
                 ours_us,
                 bare.name(),
                 bare_us,
