@@ -23,7 +23,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let manifest = root.join(CDK_PEER).join("Cargo.toml");
     let mut build = cargo(&["build", "--release", "--locked", "--manifest-path"]);
     build.arg(&manifest).env("CARGO_TARGET_DIR", &peer_target);
-    step("cdk-fake-wallet peer (release; the first build takes minutes)", &mut build)?;
+    step(
+        "cdk-fake-wallet peer (release; the first build takes minutes)",
+        &mut build,
+    )?;
     let cdk_peer = peer_target.join("release").join("wallet-bench-cdk-peer");
 
     eprintln!("==> LNbits venv (installs LNbits 1.6.2 once, about 30 s)");
@@ -47,7 +50,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .args(args)
         .args(["--only", "others", "--no-header", "--lnbits"])
         .env(lnbits_testserver::WORK_DIR_ENV, lnbits_work_dir());
-    step("benchmarks: scaling, overhead, streams, memory", &mut others)
+    step(
+        "benchmarks: scaling, overhead, streams, memory",
+        &mut others,
+    )
 }
 
 /// `program` on CPU 0, or unpinned (said) where `taskset` is missing.

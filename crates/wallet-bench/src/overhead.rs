@@ -3,17 +3,15 @@
 //! checks at all (no BOLT11 decoding, no lock per payment hash, no answer validation): the
 //! difference is what those cost, and they are never removed to close it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lnbits_testserver::LndFundedBed;
 use lnd_grpc::lnrpc::{ChannelBalanceRequest, Invoice, PaymentHash as LndHash};
 use lnd_grpc::routerrpc::{SendPaymentRequest, TrackPaymentRequest};
 use serde_json::{Value, json};
 use wallet_core::bolt11::Bolt11;
-use wallet_core::{InvoiceRequest, PayInvoiceRequest, PaymentHash, WalletError};
-use std::sync::Arc;
-
-use lnbits_testserver::LndFundedBed;
-use wallet_core::Wallet;
+use wallet_core::{InvoiceRequest, PayInvoiceRequest, PaymentHash, Wallet, WalletError};
 use wallet_fake::NodeConfig;
 use wallet_lnbits::{LnbitsConfig, LnbitsWallet};
 use wallet_lnd::{LndClients, LndConfig};
@@ -155,7 +153,12 @@ impl Bare {
             }
             Self::Lnbits(lnbits) => {
                 lnbits
-                    .call(reqwest::Method::GET, "/api/v1/wallet", &lnbits.invoice_key, None)
+                    .call(
+                        reqwest::Method::GET,
+                        "/api/v1/wallet",
+                        &lnbits.invoice_key,
+                        None,
+                    )
                     .await?;
             }
         }
