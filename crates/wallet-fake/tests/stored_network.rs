@@ -492,3 +492,20 @@ async fn a_stream_ends_with_an_error_when_its_network_is_replaced() {
         "{err}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_directory_others_can_write_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let nodes = [("alice".to_owned(), NodeConfig::new("alice"))];
+    let err = FakeNetworkDir::new(dir.path())
+        .create_if_missing(&nodes)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("can be written by other users"), "{err}");
+    assert!(!dir.path().join("fake-network.json").exists());
+}

@@ -19,7 +19,9 @@ pub(crate) fn io_error(what: &str, path: &Path, err: io::Error) -> WalletError {
         .caused_by(Cause::new(err))
 }
 
-/// Creates `dir` (and its parents) readable by its owner only, if it does not exist.
+/// Creates `dir` (and its parents) readable by its owner only, if it does not exist. An existing
+/// directory that other users can write to is refused: they could put a network of their own
+/// (keys they know) or a lock that blocks every call in it.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -27,7 +29,27 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder
         .create(dir)
-        .map_err(|err| io_error("create the directory", dir, err))
+        .map_err(|err| io_error("create the directory", dir, err))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(dir)
+            .map_err(|err| io_error("read the permissions of", dir, err))?
+            .permissions()
+            .mode();
+        if mode & 0o022 != 0 {
+            return Err(WalletError::invalid(
+                "data directory",
+                format!(
+                    "{} can be written by other users (mode {:o}): the network's node keys must \
+                     not live there; use a directory only you can write (chmod go-w)",
+                    dir.display(),
+                    mode & 0o777
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Options that create a file readable and writable by its owner only (on Unix; elsewhere the

@@ -115,6 +115,23 @@ impl FakeNetworkDir {
         F: FnOnce(FakeNode) -> Fut,
         Fut: Future<Output = R>,
     {
+        self.on_node_changing(name, access, op)
+            .await
+            .map(|(result, _)| result)
+    }
+
+    /// [`FakeNetworkDir::on_node`], saying also whether the call changed the stored network: a
+    /// refusal is only "nothing happened" when nothing changed.
+    pub(crate) async fn on_node_changing<F, Fut, R>(
+        &self,
+        name: &str,
+        access: Access,
+        op: F,
+    ) -> Result<(R, bool), WalletError>
+    where
+        F: FnOnce(FakeNode) -> Fut,
+        Fut: Future<Output = R>,
+    {
         let _lock = self.lock(access).await?;
         let (before, restored) = self.read_existing()?;
         let node = restored.node(name).cloned().ok_or_else(|| {
@@ -133,13 +150,15 @@ impl FakeNetworkDir {
             )
         })?;
         let result = op(node).await;
+        let mut changed = false;
         if access == Access::Write {
             let after = self.image_of(&restored)?;
             if after != before {
                 self.write(&after)?;
+                changed = true;
             }
         }
-        Ok(result)
+        Ok((result, changed))
     }
 
     async fn lock(&self, access: Access) -> Result<files::HeldLock, WalletError> {

@@ -133,15 +133,18 @@ impl PaymentDriver for StoredDriver<'_> {
         let invoice = &payment.invoice;
         let sent = self
             .wallet
-            .on_node(Access::Write, |node| async move {
-                Ok(node.pay(invoice, payment.amount_msat, request.max_fee_msat))
+            .dir
+            .on_node_changing(&self.wallet.node, Access::Write, |node| async move {
+                node.pay(invoice, payment.amount_msat, request.max_fee_msat)
             })
             .await;
         // An error of the directory means the state file was not replaced: the payment the
-        // node made in memory was never stored, so nothing was sent.
+        // node made in memory was never stored, so nothing was sent. A refusal is "not sent"
+        // only if the network is as it was; otherwise the node's records decide.
         let outcome = match sent {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(refused)) => return Dispatched::NotSent(refused.into()),
+            Ok((Ok(outcome), _)) => outcome,
+            Ok((Err(refused), false)) => return Dispatched::NotSent(refused.into()),
+            Ok((Err(refused), true)) => return Dispatched::Unanswered(refused.to_string()),
             Err(store) => return Dispatched::NotSent(store),
         };
         let hash = invoice.payment_hash();
