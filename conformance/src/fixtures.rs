@@ -319,7 +319,13 @@ impl TempDir {
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
-        std::fs::create_dir_all(&path)?;
+        // Private whatever the umask: what tests keep here (sockets, keys, a network's state)
+        // is refused in a directory others can write to.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&path)?;
         Ok(Self(path))
     }
 
