@@ -11,16 +11,30 @@ use std::time::Duration;
 /// A running peer.
 pub(crate) struct Peer {
     name: String,
+    _scratch: tempfile::TempDir,
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
 }
 
 impl Peer {
-    /// Starts `program` with `args`.
+    /// Starts `program` with `args`, in a scratch directory of its own: LNbits' settings write a
+    /// `data/` folder (with an auth key) into the working directory, which must not be the
+    /// workspace.
     pub(crate) fn start(name: &str, program: &Path, args: &[&str]) -> Result<Self, String> {
-        let mut child = Command::new(program)
+        let scratch = tempfile::tempdir()
+            .map_err(|err| format!("cannot make a directory for {name}: {err}"))?;
+        // A relative path names the program from here, not from the scratch directory (made
+        // absolute, not canonical: a venv's python is a symlink that must stay one). A bare
+        // name is looked up on PATH.
+        let program = if program.components().count() > 1 {
+            std::path::absolute(program).unwrap_or_else(|_| program.to_owned())
+        } else {
+            program.to_owned()
+        };
+        let mut child = Command::new(&program)
             .args(args)
+            .current_dir(scratch.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -30,6 +44,7 @@ impl Peer {
         let output = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         Ok(Self {
             name: name.to_owned(),
+            _scratch: scratch,
             child,
             input,
             output,
