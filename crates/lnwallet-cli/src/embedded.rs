@@ -67,9 +67,9 @@ pub(crate) async fn open(
     lock_wait: Duration,
 ) -> Result<StoredFakeWallet, Failure> {
     let store = FakeNetworkDir::new(dir).lock_wait(lock_wait);
-    let made = store.create_if_missing(&new_nodes(settings)?).await?;
+    let opened = store.create_if_missing(&new_nodes(settings)?).await?;
     let state = store.state_file();
-    if made {
+    if opened.made {
         note!(
             "lnwallet: made a FakeWallet network with nodes {DEFAULT_NODE} and {OTHER_NODE} in {}",
             state.display()
@@ -85,7 +85,7 @@ pub(crate) async fn open(
             }
         }
     }
-    let names = store.node_names().await?;
+    let names = opened.node_names;
     if !names.iter().any(|name| name == node) {
         return Err(Failure::new(
             format!(

@@ -229,8 +229,14 @@ impl PaymentDriver for Driver<'_> {
                 Err(err) => return Dispatched::Unanswered(err.to_string()),
             }
         }
-        Dispatched::Answered(payment_status(&hash, &attempts(Some(latest))))
+        answered(latest)
     }
+}
+
+/// The node's answer to a dispatch: the payment as it stands, read by the protocol's rule.
+pub(crate) fn answered(payment: PaymentSnapshot) -> Dispatched {
+    let hash = payment.payment_hash;
+    Dispatched::Answered(payment_status(&hash, &attempts(Some(payment))))
 }
 
 #[async_trait]

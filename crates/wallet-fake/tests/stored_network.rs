@@ -29,7 +29,7 @@ async fn new_network(dir: &Path) -> FakeNetworkDir {
             NodeConfig::new("bob").random_secret().unwrap(),
         ),
     ];
-    assert!(store.create_if_missing(&nodes).await.unwrap());
+    assert!(store.create_if_missing(&nodes).await.unwrap().made);
     store
 }
 
@@ -404,7 +404,13 @@ async fn reads_leave_the_file_alone_and_an_unknown_node_is_named() {
             .unwrap(),
         modified
     );
-    assert_eq!(store.node_names().await.unwrap(), ["alice", "bob"]);
+    let again = store
+        .create_if_missing(&[("carol".to_owned(), NodeConfig::new("carol"))])
+        .await
+        .unwrap();
+    assert!(!again.made);
+    assert_eq!(again.node_names, ["alice", "bob"]);
+    assert_eq!(std::fs::read(store.state_file()).unwrap(), before);
     let err = open(dir.path(), "carol")
         .status()
         .await

@@ -29,6 +29,15 @@ pub const STATE_FILE: &str = "fake-network.json";
 /// The lock file every process using the directory takes before reading or changing it.
 pub const LOCK_FILE: &str = "fake-network.lock";
 
+/// What [`FakeNetworkDir::create_if_missing`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// Whether it made the network (the directory held none).
+    pub made: bool,
+    /// The names of the stored nodes, in the order they were made.
+    pub node_names: Vec<String>,
+}
+
 /// A fake network stored in a directory. Cheap to clone; clones use the same directory.
 #[derive(Clone)]
 pub struct FakeNetworkDir {
@@ -71,30 +80,29 @@ impl FakeNetworkDir {
     }
 
     /// Makes a network of `nodes` (each a name and how to make it) unless the directory holds
-    /// one already; `true` when it made one. An existing network is read, so that a file this
+    /// one already, and says which it found. An existing network is read, so that a file this
     /// version cannot read is an error now, naming the file; it is never replaced.
     pub async fn create_if_missing(
         &self,
         nodes: &[(String, NodeConfig)],
-    ) -> Result<bool, WalletError> {
+    ) -> Result<Opened, WalletError> {
         files::create_private_dir(&self.dir)?;
         let _lock = self.lock(Access::Write).await?;
-        if self.read()?.is_some() {
-            return Ok(false);
-        }
-        let restored = Restored::create(nodes).map_err(|why| {
-            WalletError::invalid("nodes", format!("cannot make the network: {why}"))
-        })?;
-        self.write(&self.image_of(&restored)?)?;
-        tracing::info!(state = %self.state_file().display(), "made a new fake network");
-        Ok(true)
-    }
-
-    /// The names of the stored nodes, in the order they were made.
-    pub async fn node_names(&self) -> Result<Vec<String>, WalletError> {
-        let _lock = self.lock(Access::Read).await?;
-        let (_, restored) = self.read_existing()?;
-        Ok(restored.nodes.into_iter().map(|named| named.name).collect())
+        let (made, restored) = match self.read()? {
+            Some((_, restored)) => (false, restored),
+            None => {
+                let restored = Restored::create(nodes).map_err(|why| {
+                    WalletError::invalid("nodes", format!("cannot make the network: {why}"))
+                })?;
+                self.write(&self.image_of(&restored)?)?;
+                tracing::info!(state = %self.state_file().display(), "made a new fake network");
+                (true, restored)
+            }
+        };
+        Ok(Opened {
+            made,
+            node_names: restored.nodes.into_iter().map(|named| named.name).collect(),
+        })
     }
 
     /// A wallet on the stored node called `name`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 use wallet_core::bolt11::{CheckedPayment, Currency};
-use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, Payments, payment_status};
+use wallet_core::pay::{Attempt, Dispatched, PaymentDriver, Payments};
 use wallet_core::{
     ChannelInfo, Features, HoldInvoiceRequest, InvoiceRequest, InvoiceResponse, InvoiceStatus,
     NodeInfo, PaidInvoice, PaidInvoiceStream, PayError, PayInvoiceRequest, PaymentHash,
@@ -20,7 +20,7 @@ use wallet_core::{
 use super::FakeNetworkDir;
 use super::files::Access;
 use crate::snapshot::NodeId;
-use crate::wallet::{attempts, paid_invoice};
+use crate::wallet::{answered, attempts, paid_invoice};
 use crate::{FakeNode, FakeWallet};
 
 /// How often a payment in flight and the paid-invoice stream read the network again. Another
@@ -166,7 +166,7 @@ impl PaymentDriver for StoredDriver<'_> {
                 Err(err) => return Dispatched::Unanswered(err.to_string()),
             }
         }
-        Dispatched::Answered(payment_status(&hash, &attempts(Some(latest))))
+        answered(latest)
     }
 }
 
