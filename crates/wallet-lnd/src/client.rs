@@ -64,6 +64,9 @@ pub struct LndClients {
     pub router: RouterClient<Transport>,
     /// `invoicesrpc.Invoices`.
     pub invoices: InvoicesClient<Transport>,
+    pub(crate) transport: Transport,
+    pub(crate) origin: Uri,
+    pub(crate) max_reply_bytes: usize,
 }
 
 impl LndClients {
@@ -118,8 +121,11 @@ pub(crate) fn clients(config: &LndConfig) -> Result<LndClients, WalletError> {
             .max_decoding_message_size(config.max_reply_bytes),
         router: RouterClient::with_origin(transport.clone(), origin.clone())
             .max_decoding_message_size(config.max_reply_bytes),
-        invoices: InvoicesClient::with_origin(transport, origin)
+        invoices: InvoicesClient::with_origin(transport.clone(), origin.clone())
             .max_decoding_message_size(config.max_reply_bytes),
+        transport,
+        origin,
+        max_reply_bytes: config.max_reply_bytes,
     })
 }
 

@@ -33,7 +33,7 @@ use wallet_core::amount::reported_msat;
 use wallet_core::untrusted::{MAX_CATCH_UP_RECORDS, MAX_LISTED_RECORDS};
 use wallet_core::{PaidInvoice, PaidInvoiceStream, PaymentHash, StreamCursor, WalletError};
 
-use crate::client::{Transport, classify, lnd_error};
+use crate::client::{LndClients, Transport, classify, lnd_error};
 use crate::mapping::reported_seconds;
 use crate::wallet::call_repeatable;
 
@@ -172,13 +172,15 @@ pub(crate) async fn highest_settle_index(
 }
 
 /// Sends the subscription now (in a task of its own, since lnd may not answer it for a long
-/// time) and delivers settlements after `after`.
-pub(crate) fn paid_invoices(
-    client: LightningClient<Transport>,
+/// time), returns once it is on a connection (or failed, or `deadline` passed: the stream then
+/// reports what became of it), and delivers settlements after `after`.
+pub(crate) async fn paid_invoices(
+    clients: &LndClients,
     after: u64,
     deadline: Duration,
 ) -> PaidInvoiceStream {
-    let mut subscribing = client.clone();
+    let client = clients.lightning.clone();
+    let (mut subscribing, on_connection) = clients.announcing_lightning();
     let request = lnrpc::InvoiceSubscription {
         add_index: 0,
         settle_index: after,
@@ -189,6 +191,11 @@ pub(crate) fn paid_invoices(
             .await
             .map(tonic::Response::into_inner)
     });
+    // A stream handed out before its request left would, should lnd restart meanwhile, subscribe
+    // to the new lnd and never report the restart (see `announce.rs`).
+    if tokio::time::timeout(deadline, on_connection).await.is_err() {
+        tracing::debug!("the invoice subscription is not on a connection yet; not waiting on");
+    }
     let subscription = Subscription {
         opening: Some(opening),
         stream: None,

@@ -391,11 +391,7 @@ impl Wallet for LndWallet {
             None => self.paid_invoices_cursor().await?,
         }
         .to_index()?;
-        Ok(crate::stream::paid_invoices(
-            self.inner.clients.lightning.clone(),
-            after,
-            self.timeout(),
-        ))
+        Ok(crate::stream::paid_invoices(&self.inner.clients, after, self.timeout()).await)
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = "lnd", payment_hash = %request.payment_hash), ret(level = "info"), err(Display))]

@@ -254,6 +254,29 @@ async fn calls_safe_to_repeat_reach_lnd_right_after_it_restarted() {
     }
 }
 
+/// A stream is on lnd's connection when `paid_invoices_stream` returns: a restart right after
+/// ends it with an error. The subscription used to be sent from a task that, on a busy machine,
+/// might not have run before the restart; it then reached the new lnd and the stream stayed
+/// silent (seen once in CI). This test passes either way unless that task is late; with a
+/// 300 ms sleep put before the call by hand it failed before the fix and passes after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_opened_right_before_a_restart_ends_with_an_error() {
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "restarted").await.unwrap();
+    let wallet = lnd.wallet().unwrap();
+    for round in 0..5 {
+        let mut stream = wallet.paid_invoices_stream(None).await.unwrap();
+        lnd.simulator.restart().await.unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: silent 10 s after the restart"));
+        assert!(
+            matches!(next, Some(Err(_)) | None),
+            "round {round}: an item after a restart: {next:?}"
+        );
+    }
+}
+
 /// A stream from settle index 0 cannot ask lnd for a backlog: an invoice settled after its
 /// catch-up listing but before the subscription is in place reaches it through no update, and a
 /// quiet node never answers. The stream lists again while lnd has not answered.
