@@ -16,8 +16,8 @@ const EXIT_CODES: &str = "Exit codes:
 
 /// A command line for any Lightning funding source, configured with LNbits' settings.
 ///
-/// Settings come from the environment, an optional env file, `--set KEY=VALUE` and
-/// `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
+/// Settings come from the environment, an optional env file, `--connect`, `--set KEY=VALUE`
+/// and `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
 /// FakeWallet network of two nodes, alice (the default) and bob, kept in a data directory
 /// (`--data-dir`, else LNBITS_DATA_FOLDER, else the platform's data directory), so that
 /// invoices, payments and balances carry from one command to the next (try `demo` too).
@@ -27,6 +27,19 @@ pub(crate) struct Cli {
     /// The backend class, as LNBITS_BACKEND_WALLET_CLASS (e.g. FakeWallet).
     #[arg(long, global = true, value_name = "CLASS")]
     pub backend: Option<String>,
+    /// A connection string naming the funding source, BTCPay-style, e.g.
+    /// type=clightning;server=unix:///path/lightning-rpc, type=lnd-grpc;server=https://host:10009;
+    /// macaroonfilepath=…;certthumbprint=…, or type=lnbits;server=https://…;api-key=… (see
+    /// `backends`). Prefer LNWALLET_CONNECT for strings holding a credential: arguments show
+    /// in `ps`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "STRING",
+        env = "LNWALLET_CONNECT",
+        hide_env_values = true
+    )]
+    pub connect: Option<String>,
     /// A setting, e.g. --set FAKE_WALLET_SECRET=abc (repeatable).
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub settings: Vec<String>,

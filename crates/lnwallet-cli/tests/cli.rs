@@ -197,6 +197,9 @@ fn backends_lists_every_compiled_in_backend_and_its_settings() {
         "LNbitsWallet: LNBITS_ENDPOINT",
         "LndWallet: LND_GRPC_ENDPOINT",
         "CoreLightningWallet: CORELIGHTNING_RPC",
+        "(--connect type=clightning)",
+        "(--connect type=lnd-grpc | type=lnd-rest)",
+        "(--connect type=lnbits)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
@@ -241,6 +244,69 @@ async fn lnbits_settings_for_core_lightning_drive_a_lightningd() {
     assert_eq!(cln.calls_of("invoice"), 1);
     cln.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A BTCPay-style connection string reaches a lightningd, from `--connect` or from
+/// `LNWALLET_CONNECT`; a bad one is refused without echoing its values.
+#[tokio::test]
+async fn a_connection_string_drives_a_lightningd_from_the_flag_or_the_environment() {
+    let dir = std::env::temp_dir().join(format!("lnwallet-cli-connect-{}", std::process::id()));
+    let node = wallet_fake::FakeNetwork::new()
+        .add_node(wallet_fake::NodeConfig::new("cli-connect"))
+        .unwrap();
+    let cln = cln_sim::ClnSimulator::start(node, dir.clone())
+        .await
+        .unwrap();
+    let connection = format!(
+        "type=clightning;server=unix://{}",
+        cln.socket_path().display()
+    );
+    let by_flag = lnwallet_async(vec![
+        "--connect".into(),
+        connection.clone(),
+        "--json".into(),
+        "invoice".into(),
+        "1000".into(),
+    ])
+    .await;
+    assert!(by_flag.status.success(), "{}", stderr(&by_flag));
+    assert!(
+        stderr(&by_flag).contains("backend CoreLightningWallet"),
+        "{}",
+        stderr(&by_flag)
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let by_env = tokio::task::spawn_blocking(move || {
+        common::command(scratch.path(), &["status"])
+            .env("LNWALLET_CONNECT", connection)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(by_env.status.success(), "{}", stderr(&by_env));
+    assert!(stdout(&by_env).contains("balance:"), "{}", stdout(&by_env));
+    assert_eq!(cln.calls_of("invoice"), 1);
+    assert!(cln.calls_of("getinfo") + cln.calls_of("listfunds") >= 1);
+    cln.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let refused = lnwallet(&[
+        "--connect",
+        "type=lnbits;server=https://x;apikey=f00dcafe",
+        "status",
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("\"apikey\""),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("f00dcafe"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 #[test]

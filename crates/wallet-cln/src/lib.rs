@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
+pub mod connection;
 mod mapping;
 mod pay;
 mod position;

@@ -111,6 +111,11 @@ impl CoreLightningWallet {
         registry.register(CLASS_NAME, SETTING_KEYS, |settings| {
             Ok(Box::new(CoreLightningWallet::from_settings(settings)?))
         });
+        registry.register_connection_type(
+            crate::connection::CONNECTION_TYPE,
+            CLASS_NAME,
+            crate::connection::settings_from_connection,
+        );
     }
 
     pub(crate) fn timeout(&self) -> Duration {

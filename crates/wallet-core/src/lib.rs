@@ -10,6 +10,7 @@ pub mod amount;
 pub mod backoff;
 pub mod bolt11;
 pub mod call;
+pub mod connection;
 pub mod endpoint;
 mod error;
 mod features;
@@ -34,6 +35,7 @@ mod proptests;
 mod wallet;
 
 pub use async_trait::async_trait;
+pub use connection::ConnectionString;
 pub use error::{Cause, PayError, WalletError, chain_texts, describe_chain, error_chain};
 pub use features::{Features, WalletFeature};
 pub use hash::{DescriptionHash, PaymentHash, Preimage, sha256};

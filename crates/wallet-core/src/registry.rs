@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::connection::{CONNECTION_STRING, ConnectionString};
 use crate::{Wallet, WalletError};
 
 /// The setting that names the backend class, as in LNbits.
@@ -205,10 +206,34 @@ impl fmt::Debug for BackendEntry {
     }
 }
 
-/// Backend class names mapped to constructors.
+/// Maps a connection string onto a backend's settings.
+pub type ConnectionMapping =
+    Arc<dyn Fn(&ConnectionString) -> Result<Settings, WalletError> + Send + Sync>;
+
+/// One connection-string `type` a [`Registry`] can read.
+#[derive(Clone)]
+pub struct ConnectionEntry {
+    /// The `type`, lower-case, e.g. `clightning`.
+    pub type_name: &'static str,
+    /// The class its settings build.
+    pub class_name: &'static str,
+    mapping: ConnectionMapping,
+}
+
+impl fmt::Debug for ConnectionEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionEntry")
+            .field("type_name", &self.type_name)
+            .field("class_name", &self.class_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Backend class names mapped to constructors, and connection-string types mapped to settings.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     backends: Vec<BackendEntry>,
+    connection_types: Vec<ConnectionEntry>,
 }
 
 impl Registry {
@@ -239,6 +264,67 @@ impl Registry {
     /// The registered backends, in registration order.
     pub fn backends(&self) -> &[BackendEntry] {
         &self.backends
+    }
+
+    /// Registers the connection-string `type_name` (matched case-insensitively), whose strings
+    /// `to_settings` maps onto the settings of `class_name`, replacing any earlier entry of that
+    /// type. The mapping need not set [`BACKEND_CLASS_SETTING`].
+    pub fn register_connection_type<F>(
+        &mut self,
+        type_name: &'static str,
+        class_name: &'static str,
+        to_settings: F,
+    ) -> &mut Self
+    where
+        F: Fn(&ConnectionString) -> Result<Settings, WalletError> + Send + Sync + 'static,
+    {
+        self.connection_types
+            .retain(|entry| !entry.type_name.eq_ignore_ascii_case(type_name));
+        self.connection_types.push(ConnectionEntry {
+            type_name,
+            class_name,
+            mapping: Arc::new(to_settings),
+        });
+        self
+    }
+
+    /// The registered connection-string types, in registration order.
+    pub fn connection_types(&self) -> &[ConnectionEntry] {
+        &self.connection_types
+    }
+
+    /// The settings a connection string stands for, [`BACKEND_CLASS_SETTING`] included: the same
+    /// settings an LNbits `.env` would hold for that funding source.
+    pub fn settings_from_connection(
+        &self,
+        connection: &ConnectionString,
+    ) -> Result<Settings, WalletError> {
+        let entry = self
+            .connection_types
+            .iter()
+            .find(|entry| entry.type_name.eq_ignore_ascii_case(connection.kind()))
+            .ok_or_else(|| {
+                let known: Vec<_> = self
+                    .connection_types
+                    .iter()
+                    .map(|entry| entry.type_name)
+                    .collect();
+                WalletError::invalid(
+                    CONNECTION_STRING,
+                    format!(
+                        "unknown type {:?}; this build reads {}",
+                        connection.kind(),
+                        known.join(", ")
+                    ),
+                )
+            })?;
+        Ok((entry.mapping)(connection)?.with(BACKEND_CLASS_SETTING, entry.class_name))
+    }
+
+    /// Builds the wallet a connection string (`type=…;server=…`) names.
+    pub fn connect(&self, connection: &str) -> Result<Box<dyn Wallet>, WalletError> {
+        let settings = self.settings_from_connection(&ConnectionString::parse(connection)?)?;
+        self.build(&settings)
     }
 
     /// Keys in `settings` that are not a setting of any registered backend but are one or two
@@ -390,6 +476,42 @@ mod tests {
         let flagged = Settings::new().with("X", "maybe");
         assert_eq!(flagged.flag("X").unwrap_err().field(), Some("X"));
         assert_eq!(Settings::new().with("X", "On").flag("X"), Ok(Some(true)));
+    }
+
+    #[test]
+    fn a_connection_string_becomes_the_settings_of_its_type() {
+        let mut registry = Registry::new();
+        registry.register("CoreLightningWallet", &["CORELIGHTNING_RPC"], |settings| {
+            Err(WalletError::invalid(
+                "CORELIGHTNING_RPC",
+                settings.require("CORELIGHTNING_RPC")?.to_owned(),
+            ))
+        });
+        registry.register_connection_type("clightning", "CoreLightningWallet", |connection| {
+            Ok(Settings::new().with("CORELIGHTNING_RPC", connection.require("server")?))
+        });
+        let connection = ConnectionString::parse("TYPE=CLightning;server=/tmp/rpc").unwrap();
+        let settings = registry.settings_from_connection(&connection).unwrap();
+        assert_eq!(
+            settings.get(BACKEND_CLASS_SETTING),
+            Some("CoreLightningWallet")
+        );
+        assert_eq!(settings.get("CORELIGHTNING_RPC"), Some("/tmp/rpc"));
+        // `connect` builds through the class's constructor.
+        let Err(built) = registry.connect("/tmp/rpc") else {
+            panic!("the test constructor always fails");
+        };
+        assert_eq!(
+            built.to_string(),
+            WalletError::invalid("CORELIGHTNING_RPC", "/tmp/rpc").to_string()
+        );
+        let unknown = registry
+            .settings_from_connection(&ConnectionString::parse("type=eclair;server=x").unwrap())
+            .unwrap_err();
+        assert!(
+            unknown.to_string().contains("this build reads clightning"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod api;
 pub mod config;
+pub mod connection;
 mod http;
 mod mapping;
 mod stream;

@@ -74,6 +74,11 @@ impl LnbitsWallet {
         registry.register(CLASS_NAME, SETTING_KEYS, |settings| {
             Ok(Box::new(LnbitsWallet::from_settings(settings)?))
         });
+        registry.register_connection_type(
+            crate::connection::CONNECTION_TYPE,
+            CLASS_NAME,
+            crate::connection::settings_from_connection,
+        );
     }
 
     /// The configuration.

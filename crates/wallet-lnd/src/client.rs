@@ -79,7 +79,7 @@ impl LndClients {
 /// Builds the clients. Nothing connects until the first call.
 pub(crate) fn clients(config: &LndConfig) -> Result<LndClients, WalletError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = PinnedCertificate::new(config.pinned_cert.clone(), Arc::clone(&provider));
+    let verifier = PinnedCertificate::new(config.pin.clone(), Arc::clone(&provider));
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|err| WalletError::backend(None, format!("TLS setup: {err}")))?

@@ -17,6 +17,9 @@ pub const PORT: &str = "LND_GRPC_PORT";
 /// The node's `tls.cert`: a path or the PEM text. It is pinned: only this certificate is
 /// accepted.
 pub const CERT: &str = "LND_GRPC_CERT";
+/// Instead of [`CERT`], the SHA-256 of the node's certificate (DER), in hex, colons allowed:
+/// BTCPay's `certthumbprint`. Not an LNbits setting. Only that certificate is accepted.
+pub const CERT_THUMBPRINT: &str = "LND_GRPC_CERT_THUMBPRINT";
 /// The macaroon: a path to the file or its hex.
 pub const MACAROON: &str = "LND_GRPC_MACAROON";
 /// LNbits' alias of [`MACAROON`] for the admin macaroon.
@@ -36,6 +39,7 @@ pub const SETTING_KEYS: &[&str] = &[
     ENDPOINT,
     PORT,
     CERT,
+    CERT_THUMBPRINT,
     MACAROON,
     ADMIN_MACAROON,
     INVOICE_MACAROON,
@@ -44,6 +48,42 @@ pub const SETTING_KEYS: &[&str] = &[
     MAX_REPLY_BYTES,
 ];
 
+/// The certificate a node must present: lnd's `tls.cert` is its own CA, so the check is "is it
+/// exactly this certificate".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertificatePin {
+    /// The certificate itself, DER.
+    Certificate(CertificateDer<'static>),
+    /// The SHA-256 of the certificate's DER (BTCPay's `certthumbprint`).
+    Sha256([u8; 32]),
+}
+
+impl CertificatePin {
+    /// Whether `presented` (DER) is the pinned certificate.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        match self {
+            Self::Certificate(pinned) => pinned.as_ref() == presented,
+            Self::Sha256(digest) => wallet_core::sha256(presented) == *digest,
+        }
+    }
+
+    /// Reads a thumbprint: 64 hex digits, in any case, optionally in colon-separated pairs as
+    /// `openssl x509 -fingerprint -sha256` prints them. Errors name `setting`.
+    pub fn from_thumbprint(setting: &'static str, text: &str) -> Result<Self, WalletError> {
+        let digits: String = text.trim().chars().filter(|c| *c != ':').collect();
+        let bytes = hex::decode(&digits)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| {
+                WalletError::invalid(
+                    setting,
+                    "is not a SHA-256 thumbprint (64 hex digits, colons allowed)",
+                )
+            })?;
+        Ok(Self::Sha256(bytes))
+    }
+}
+
 /// How to reach an lnd node. `Debug` never shows the macaroon.
 #[derive(Clone)]
 pub struct LndConfig {
@@ -51,8 +91,8 @@ pub struct LndConfig {
     pub host: String,
     /// gRPC port.
     pub port: u16,
-    /// The node's certificate, DER: the only one accepted.
-    pub pinned_cert: CertificateDer<'static>,
+    /// The only certificate accepted from the node.
+    pub pin: CertificatePin,
     /// The macaroon, binary.
     pub macaroon: Secret<Vec<u8>>,
     /// The deadline of every call except payments, which use their own timeout.
@@ -66,6 +106,7 @@ impl fmt::Debug for LndConfig {
         f.debug_struct("LndConfig")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("pin", &self.pin)
             .field("macaroon", &self.macaroon)
             .field("timeout", &self.timeout)
             .field("max_reply_bytes", &self.max_reply_bytes)
@@ -141,13 +182,28 @@ impl LndConfig {
         let pinned_cert = CertificateDer::from_pem_slice(cert_pem)
             .map_err(|err| WalletError::invalid(CERT, format!("not a PEM certificate: {err}")))?
             .into_owned();
+        Self::pinned(
+            host,
+            port,
+            CertificatePin::Certificate(pinned_cert),
+            macaroon,
+        )
+    }
+
+    /// A configuration accepting only the certificate `pin` names, with a macaroon as bytes.
+    pub fn pinned(
+        host: &str,
+        port: u16,
+        pin: CertificatePin,
+        macaroon: Vec<u8>,
+    ) -> Result<Self, WalletError> {
         if macaroon.is_empty() {
             return Err(WalletError::invalid(MACAROON, "is empty"));
         }
         Ok(Self {
             host: host.to_owned(),
             port,
-            pinned_cert,
+            pin,
             macaroon: Secret::new(macaroon),
             timeout: Duration::from_secs(15),
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
@@ -184,13 +240,33 @@ impl LndConfig {
                 .map_err(|_| WalletError::invalid(ENDPOINT, format!("bad port {port:?}")))?,
             (None, None) => 10009,
         };
-        let cert_setting = settings.require(CERT)?;
-        let cert_pem = path_or_value(CERT, cert_setting, |value| value.contains("-----BEGIN"))?;
+        let pin = match (settings.get(CERT), settings.get(CERT_THUMBPRINT)) {
+            (Some(_), Some(_)) => {
+                return Err(WalletError::invalid(
+                    CERT_THUMBPRINT,
+                    "set either LND_GRPC_CERT or LND_GRPC_CERT_THUMBPRINT, not both",
+                ));
+            }
+            (None, Some(thumbprint)) => {
+                CertificatePin::from_thumbprint(CERT_THUMBPRINT, thumbprint)?
+            }
+            (Some(cert), None) => {
+                let pem = path_or_value(CERT, cert, |value| value.contains("-----BEGIN"))?;
+                CertificatePin::Certificate(
+                    CertificateDer::from_pem_slice(&pem)
+                        .map_err(|err| {
+                            WalletError::invalid(CERT, format!("not a PEM certificate: {err}"))
+                        })?
+                        .into_owned(),
+                )
+            }
+            (None, None) => return Err(WalletError::invalid(CERT, "is not set")),
+        };
         let (macaroon_setting, macaroon_value) = settings
             .first_of(&[MACAROON, ADMIN_MACAROON, INVOICE_MACAROON])
             .ok_or_else(|| WalletError::invalid(MACAROON, "is not set"))?;
         let macaroon = macaroon_bytes(macaroon_setting, macaroon_value)?;
-        let mut config = Self::new(host, port, &cert_pem, macaroon).map_err(|err| match err {
+        let mut config = Self::pinned(host, port, pin, macaroon).map_err(|err| match err {
             WalletError::InvalidRequest {
                 field: MACAROON,
                 reason,
@@ -301,7 +377,7 @@ mod tests {
         let config = LndConfig {
             host: "127.0.0.1".into(),
             port: 10009,
-            pinned_cert: CertificateDer::from(vec![1, 2, 3]),
+            pin: CertificatePin::Certificate(CertificateDer::from(vec![1, 2, 3])),
             macaroon: Secret::new(vec![0xab; 40]),
             timeout: Duration::from_secs(1),
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,

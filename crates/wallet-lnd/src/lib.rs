@@ -3,6 +3,7 @@
 mod announce;
 mod client;
 pub mod config;
+pub mod connection;
 mod mapping;
 mod pay;
 mod stream;
@@ -10,7 +11,7 @@ mod tls;
 mod wallet;
 
 pub use client::{LndClients, MacaroonInterceptor, Transport};
-pub use config::LndConfig;
+pub use config::{CertificatePin, LndConfig};
 pub use wallet::LndWallet;
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
 
+use crate::config::CertificatePin;
+
 /// The node presented another certificate than the pinned one.
 #[derive(Debug)]
 pub(crate) struct NotThePinnedCertificate;
@@ -16,7 +18,7 @@ pub(crate) struct NotThePinnedCertificate;
 impl std::fmt::Display for NotThePinnedCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(
-            "the node's TLS certificate is not the one in LND_GRPC_CERT (if lnd regenerated tls.cert, copy the new one)",
+            "the node's TLS certificate is not the pinned one (LND_GRPC_CERT or LND_GRPC_CERT_THUMBPRINT; if lnd regenerated tls.cert, copy the new one)",
         )
     }
 }
@@ -25,12 +27,12 @@ impl std::error::Error for NotThePinnedCertificate {}
 
 #[derive(Debug)]
 pub(crate) struct PinnedCertificate {
-    pinned: CertificateDer<'static>,
+    pinned: CertificatePin,
     provider: Arc<CryptoProvider>,
 }
 
 impl PinnedCertificate {
-    pub(crate) fn new(pinned: CertificateDer<'static>, provider: Arc<CryptoProvider>) -> Self {
+    pub(crate) fn new(pinned: CertificatePin, provider: Arc<CryptoProvider>) -> Self {
         Self { pinned, provider }
     }
 }
@@ -44,7 +46,7 @@ impl ServerCertVerifier for PinnedCertificate {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.pinned.as_ref() {
+        if self.pinned.matches(end_entity.as_ref()) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::InvalidCertificate(CertificateError::Other(

@@ -152,6 +152,16 @@ impl LndWallet {
         registry.register(CLASS_NAME, SETTING_KEYS, |settings| {
             Ok(Box::new(LndWallet::from_settings(settings)?))
         });
+        registry.register_connection_type(
+            crate::connection::CONNECTION_TYPE,
+            CLASS_NAME,
+            crate::connection::settings_from_connection,
+        );
+        registry.register_connection_type(
+            crate::connection::REST_CONNECTION_TYPE,
+            CLASS_NAME,
+            crate::connection::refuse_rest,
+        );
     }
 
     pub(crate) fn timeout(&self) -> Duration {

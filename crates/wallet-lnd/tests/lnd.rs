@@ -13,6 +13,7 @@ use lnd_sim::ScriptedReply;
 use support::SimulatedLnd;
 use wallet_core::{InvoiceRequest, PayInvoiceRequest, StreamCursor, Wallet, WalletError};
 use wallet_fake::{FakeNetwork, FakeWallet, NodeConfig};
+use wallet_lnd::LndWallet;
 
 #[tokio::test]
 async fn another_certificate_is_refused_with_a_message_naming_the_setting() {
@@ -252,6 +253,49 @@ async fn calls_safe_to_repeat_reach_lnd_right_after_it_restarted() {
             "round {round}, call {step} right after a restart: {answer:?}"
         );
     }
+}
+
+/// A BTCPay-style connection string reaches the node, pinning its certificate by thumbprint; a
+/// string with another thumbprint is refused at the handshake.
+#[tokio::test]
+async fn a_connection_string_with_the_certificate_thumbprint_connects_and_another_does_not() {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let network = FakeNetwork::new();
+    let lnd = SimulatedLnd::start(&network, "by-string").await.unwrap();
+    let files = lnd.simulator.files();
+    let der = CertificateDer::from_pem_file(&files.tls_cert).unwrap();
+    let thumbprint = wallet_core::hex::encode(&wallet_core::sha256(der.as_ref()));
+    let mut registry = wallet_core::Registry::new();
+    LndWallet::register(&mut registry);
+    let server = format!("https://127.0.0.1:{}", lnd.simulator.port());
+    let connection = format!(
+        "type=lnd-grpc;server={server};macaroon={};certthumbprint={thumbprint}",
+        lnd.admin_macaroon_hex()
+    );
+    let wallet = registry.connect(&connection).unwrap();
+    wallet.status().await.unwrap();
+    let by_file = format!(
+        "type=lnd-grpc;server={server};macaroonfilepath={};certfilepath={}",
+        files.admin_macaroon.display(),
+        files.tls_cert.display()
+    );
+    registry.connect(&by_file).unwrap().status().await.unwrap();
+    let other = format!(
+        "type=lnd-grpc;server={server};macaroon={};certthumbprint={}",
+        lnd.admin_macaroon_hex(),
+        "ab".repeat(32)
+    );
+    let refused = registry
+        .connect(&other)
+        .unwrap()
+        .status()
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("not the pinned one"),
+        "{refused}"
+    );
 }
 
 /// A stream is on lnd's connection when `paid_invoices_stream` returns: a restart right after
