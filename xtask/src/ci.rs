@@ -25,6 +25,22 @@ pub(crate) fn run() -> Result<(), String> {
         "cargo doc (warnings are errors)",
         cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    // Every published crate as crates.io would receive it, each built alone from its package
+    // (`.proto` files, READMEs and all): what is not in the package does not build.
+    step(
+        "cargo package (verified)",
+        &mut cargo(&[
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "wallet-bench",
+            // Earlier steps may leave files (snapshots, logs) in the tree; packaging reads
+            // what git tracks plus the manifests' includes either way.
+            "--allow-dirty",
+        ]),
+    )?;
     crate::corpus::run(&[])?;
     crate::chaos::ci()?;
     crate::fuzz::run(&["--seconds".into(), "10".into()])?;

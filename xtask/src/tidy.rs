@@ -88,6 +88,7 @@ pub(crate) fn run() -> Result<(), String> {
     }
     check_core_has_no_transport(&root, &mut problems);
     check_contract_is_cited_here(&root, &mut problems);
+    check_publishable(&root, &mut problems);
     if problems.is_empty() {
         eprintln!("tidy: ok");
         Ok(())
@@ -114,6 +115,79 @@ fn check_no_other_backend(root: &Path, backend: &str, problems: &mut Vec<String>
                 "{}: depends on {name}: a backend never depends on another backend",
                 relative(root, &manifest)
             ));
+        }
+    }
+}
+
+/// Workspace crates that are never published: the task runner and the benchmarks.
+const UNPUBLISHED: &[&str] = &["xtask", "crates/wallet-bench"];
+
+/// Every other crate is publishable (`cargo xtask ci` packages and verifies them): it says what
+/// it is on crates.io and docs.rs, has its README, and depends on the workspace's crates in its
+/// dev-dependencies by path only, since a versioned dev-dependency on a test crate would need
+/// that crate published first, and the simulators and the backends test each other.
+fn check_publishable(root: &Path, problems: &mut Vec<String>) {
+    let mut crate_dirs: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    crate_dirs.push(root.join("conformance"));
+    crate_dirs.sort();
+    let members: Vec<String> = crate_dirs
+        .iter()
+        .filter_map(|dir| {
+            let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+            let line = section(&text, "[package]")
+                .lines()
+                .find(|line| line.starts_with("name = "))?;
+            Some(
+                line.trim_start_matches("name = ")
+                    .trim_matches('"')
+                    .to_owned(),
+            )
+        })
+        .collect();
+    for dir in &crate_dirs {
+        let manifest = dir.join("Cargo.toml");
+        if !manifest.is_file() || UNPUBLISHED.contains(&relative(root, dir).as_str()) {
+            continue;
+        }
+        let text = read(&manifest, problems);
+        let package = section(&text, "[package]");
+        let shown = relative(root, &manifest);
+        for key in [
+            "description = ",
+            "documentation = ",
+            "readme = \"README.md\"",
+            "keywords = ",
+            "categories = ",
+        ] {
+            if !package.lines().any(|line| line.starts_with(key)) {
+                problems.push(format!("{shown}: [package] needs `{key}…` to be published"));
+            }
+        }
+        if package.lines().any(|line| line.starts_with("publish")) {
+            problems.push(format!(
+                "{shown}: sets `publish`; every crate but {} is published",
+                UNPUBLISHED.join(" and ")
+            ));
+        }
+        if !text.contains("[package.metadata.docs.rs]") {
+            problems.push(format!("{shown}: no [package.metadata.docs.rs]"));
+        }
+        if !dir.join("README.md").is_file() {
+            problems.push(format!("{}: no README.md", relative(root, dir)));
+        }
+        for line in section(&text, "[dev-dependencies]").lines() {
+            let name = line.split([' ', '.', '=']).next().unwrap_or_default();
+            if members.iter().any(|member| member == name)
+                && (line.contains("workspace") || line.contains("version"))
+            {
+                problems.push(format!(
+                    "{shown}: dev-dependency `{name}` must be path-only \
+                     (`{name} = {{ path = \"…\" }}`): a versioned one would need it published \
+                     first"
+                ));
+            }
         }
     }
 }
