@@ -2,6 +2,31 @@
 
 use crate::cmd::{cargo, step};
 
+/// The out-of-tree example backend held to the workspace's standards: formatted, no clippy
+/// warnings, documented, and its tests (the conformance suite among them) green. It builds into
+/// the workspace's `target/`.
+fn example_backend() -> Result<(), String> {
+    let manifest = crate::conformance::EXAMPLE_MANIFEST;
+    let target_dir = crate::cmd::workspace_root().join("target");
+    let target_dir = target_dir.display().to_string();
+    let with_target = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--manifest-path", manifest, "--target-dir", &target_dir]);
+        cargo(&all)
+    };
+    step(
+        "example backend: cargo fmt --check",
+        &mut cargo(&["fmt", "--manifest-path", manifest, "--check"]),
+    )?;
+    let mut clippy = with_target(&["clippy", "--all-targets"]);
+    clippy.args(["--", "-D", "warnings"]);
+    step("example backend: cargo clippy -D warnings", &mut clippy)?;
+    let mut doc = with_target(&["doc", "--no-deps"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    step("example backend: cargo doc", &mut doc)?;
+    step("example backend: cargo test", &mut with_target(&["test"]))
+}
+
 pub(crate) fn run() -> Result<(), String> {
     step(
         "cargo fmt --check",
@@ -41,6 +66,7 @@ pub(crate) fn run() -> Result<(), String> {
             "--allow-dirty",
         ]),
     )?;
+    example_backend()?;
     crate::corpus::run(&[])?;
     crate::chaos::ci()?;
     crate::fuzz::run(&["--seconds".into(), "10".into()])?;

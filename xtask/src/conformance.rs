@@ -14,6 +14,9 @@ use crate::cmd::{cargo, workspace_root};
 struct Backend {
     name: &'static str,
     package: &'static str,
+    /// For a crate outside the workspace: its manifest, relative to the workspace root. It
+    /// builds into the workspace's `target/`, sharing what it can.
+    manifest: Option<&'static str>,
     /// The integration test that runs the suite.
     test: &'static str,
     server: Server,
@@ -33,35 +36,55 @@ enum Server {
     LnbitsOnLnd,
 }
 
+/// The out-of-tree example backend (`examples/ledger-backend`), which depends on the
+/// workspace's crates as a crates.io user would.
+pub(crate) const EXAMPLE_MANIFEST: &str = "examples/ledger-backend/Cargo.toml";
+
+/// The fewest behaviours the example must pass (not merely list): it is the proof that a third
+/// party can meet the suite with the public API alone.
+const EXAMPLE_MIN_PASSED: usize = 40;
+
 const BACKENDS: &[Backend] = &[
     Backend {
         name: "fake",
         package: "wallet-fake",
         test: "conformance",
+        manifest: None,
         server: Server::None,
     },
     Backend {
         name: "lnbits",
         package: "wallet-lnbits",
         test: "conformance_on_lnd",
+        manifest: None,
         server: Server::LnbitsOnLnd,
     },
     Backend {
         name: "lnbits-fakewallet",
         package: "wallet-lnbits",
         test: "conformance",
+        manifest: None,
         server: Server::Lnbits,
     },
     Backend {
         name: "lnd",
         package: "wallet-lnd",
         test: "conformance",
+        manifest: None,
         server: Server::None,
     },
     Backend {
         name: "cln",
         package: "wallet-cln",
         test: "conformance",
+        manifest: None,
+        server: Server::None,
+    },
+    Backend {
+        name: "example",
+        package: "ledger-backend",
+        test: "conformance",
+        manifest: Some(EXAMPLE_MANIFEST),
         server: Server::None,
     },
 ];
@@ -89,7 +112,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         [flag, name] if flag == "--backend" => name.as_str(),
         _ => {
             return Err(
-                "usage: cargo xtask conformance [--backend all|fake|lnbits|lnbits-fakewallet|lnd|cln]".into(),
+                "usage: cargo xtask conformance [--backend all|fake|lnbits|lnbits-fakewallet|lnd|cln|example]".into(),
             );
         }
     };
@@ -125,7 +148,18 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
         // The test process starts LNbits itself; install it first, with progress shown here.
         crate::servers::ensure_lnbits_venv()?;
     }
-    let mut args = vec!["test", "-p", backend.package, "--test", backend.test];
+    let target_dir = workspace_root().join("target").display().to_string();
+    let mut args = match backend.manifest {
+        Some(manifest) => vec![
+            "test",
+            "--manifest-path",
+            manifest,
+            "--target-dir",
+            &target_dir,
+        ],
+        None => vec!["test", "-p", backend.package],
+    };
+    args.extend(["--test", backend.test]);
     if backend.server != Server::None {
         args.extend(["--", "--include-ignored", "--test-threads=1"]);
     }
@@ -161,6 +195,17 @@ fn run_backend(backend: &Backend) -> Result<BTreeMap<String, Cell>, String> {
         ));
     }
     merge_report(&mut cells, &report)?;
+    if backend.manifest.is_some() {
+        let passed = cells.values().filter(|cell| **cell == Cell::Passed).count();
+        if passed < EXAMPLE_MIN_PASSED {
+            return Err(format!(
+                "the {} backend passed {passed} behaviours of {}; it must pass at least \
+                 {EXAMPLE_MIN_PASSED}",
+                backend.name,
+                cells.len()
+            ));
+        }
+    }
     Ok(cells)
 }
 
