@@ -52,20 +52,23 @@ pub(crate) fn run() -> Result<(), String> {
     )?;
     // Every published crate as crates.io would receive it, each built alone from its package
     // (`.proto` files, READMEs and all): what is not in the package does not build.
-    step(
-        "cargo package (verified)",
-        &mut cargo(&[
-            "package",
-            "--workspace",
-            "--exclude",
-            "xtask",
-            "--exclude",
-            "wallet-bench",
-            // Earlier steps may leave files (snapshots, logs) in the tree; packaging reads
-            // what git tracks plus the manifests' includes either way.
-            "--allow-dirty",
-        ]),
-    )?;
+    let mut package = cargo(&[
+        "package",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--exclude",
+        "wallet-bench",
+        // Earlier steps may leave files (snapshots, logs) in the tree; packaging reads
+        // what git tracks plus the manifests' includes either way.
+        "--allow-dirty",
+    ]);
+    // A package carries no profile: these are the workspace's (Cargo.toml), so that the
+    // verification reuses what the tests built instead of building it all again.
+    package
+        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
+        .env("CARGO_PROFILE_DEV_PACKAGE_SECP256K1_SYS_OPT_LEVEL", "3");
+    step("cargo package (verified)", &mut package)?;
     example_backend()?;
     crate::corpus::run(&[])?;
     crate::chaos::ci()?;

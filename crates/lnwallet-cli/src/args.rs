@@ -16,12 +16,14 @@ const EXIT_CODES: &str = "Exit codes:
 
 /// A command line for any Lightning funding source, configured with LNbits' settings.
 ///
-/// Settings come from the environment, an optional env file, `--connect`, `--set KEY=VALUE`
-/// and `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
+/// Settings come from an optional env file, the environment, `--connect` (a connection string,
+/// which replaces every backend setting of the two before it), `--set KEY=VALUE` and
+/// `--backend`, later ones winning. With no LNBITS_BACKEND_WALLET_CLASS it runs on an embedded
 /// FakeWallet network of two nodes, alice (the default) and bob, kept in a data directory
 /// (`--data-dir`, else LNBITS_DATA_FOLDER, else the platform's data directory), so that
 /// invoices, payments and balances carry from one command to the next (try `demo` too).
-#[derive(Debug, Parser)]
+// No `Debug`: `connect` may hold a credential.
+#[derive(Parser)]
 #[command(name = "lnwallet", version, about, long_about, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
     /// The backend class, as LNBITS_BACKEND_WALLET_CLASS (e.g. FakeWallet).

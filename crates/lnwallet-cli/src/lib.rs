@@ -258,8 +258,9 @@ fn payment_exit(status: &PaymentStatus) -> Result<(), Failure> {
     }
 }
 
-/// Settings from an env file, then the environment, then `--connect`, then `--set`, then
-/// `--backend`; the embedded FakeWallet when none names a backend.
+/// Settings from an env file, then the environment, then `--connect` (which replaces every
+/// backend setting before it), then `--set`, then `--backend`; the embedded FakeWallet when none
+/// names a backend.
 fn settings(registry: &Registry, cli: &Cli) -> Result<Settings, Failure> {
     let mut settings = match &cli.env_file {
         Some(path) => {
@@ -275,8 +276,12 @@ fn settings(registry: &Registry, cli: &Cli) -> Result<Settings, Failure> {
     };
     settings = settings.merged_with(&Settings::from_env());
     if let Some(connect) = &cli.connect {
+        // The string names the whole funding source: a backend setting left over from the
+        // environment or the env file (another wallet's key, another port) must not mix in.
         let connection = ConnectionString::parse(connect)?;
-        settings = settings.merged_with(&registry.settings_from_connection(&connection)?);
+        settings = registry
+            .without_backend_settings(settings)
+            .merged_with(&registry.settings_from_connection(&connection)?);
     }
     for pair in &cli.settings {
         let Some((key, value)) = pair.split_once('=') else {

@@ -198,22 +198,28 @@ fn backends_lists_every_compiled_in_backend_and_its_settings() {
         "LndWallet: LND_GRPC_ENDPOINT",
         "CoreLightningWallet: CORELIGHTNING_RPC",
         "(--connect type=clightning)",
-        "(--connect type=lnd-grpc | type=lnd-rest)",
+        "(--connect type=lnd-grpc)",
         "(--connect type=lnbits)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
 
-#[tokio::test]
-async fn lnbits_settings_for_core_lightning_drive_a_lightningd() {
-    let dir = std::env::temp_dir().join(format!("lnwallet-cli-cln-{}", std::process::id()));
+/// A simulated lightningd for a node `alias` of a network of its own, in a directory of its own.
+async fn lightningd(alias: &str) -> (cln_sim::ClnSimulator, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lnwallet-{alias}-{}", std::process::id()));
     let node = wallet_fake::FakeNetwork::new()
-        .add_node(wallet_fake::NodeConfig::new("cli-cln"))
+        .add_node(wallet_fake::NodeConfig::new(alias))
         .unwrap();
     let cln = cln_sim::ClnSimulator::start(node, dir.clone())
         .await
         .unwrap();
+    (cln, dir)
+}
+
+#[tokio::test]
+async fn lnbits_settings_for_core_lightning_drive_a_lightningd() {
+    let (cln, dir) = lightningd("cli-cln").await;
     let socket = format!("CORELIGHTNING_RPC={}", cln.socket_path().display());
     let run = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
@@ -250,13 +256,7 @@ async fn lnbits_settings_for_core_lightning_drive_a_lightningd() {
 /// `LNWALLET_CONNECT`; a bad one is refused without echoing its values.
 #[tokio::test]
 async fn a_connection_string_drives_a_lightningd_from_the_flag_or_the_environment() {
-    let dir = std::env::temp_dir().join(format!("lnwallet-cli-connect-{}", std::process::id()));
-    let node = wallet_fake::FakeNetwork::new()
-        .add_node(wallet_fake::NodeConfig::new("cli-connect"))
-        .unwrap();
-    let cln = cln_sim::ClnSimulator::start(node, dir.clone())
-        .await
-        .unwrap();
+    let (cln, dir) = lightningd("cli-connect").await;
     let connection = format!(
         "type=clightning;server=unix://{}",
         cln.socket_path().display()
@@ -279,6 +279,10 @@ async fn a_connection_string_drives_a_lightningd_from_the_flag_or_the_environmen
     let by_env = tokio::task::spawn_blocking(move || {
         common::command(scratch.path(), &["status"])
             .env("LNWALLET_CONNECT", connection)
+            // Another configuration in the environment: the string replaces it, nothing of it
+            // mixes in (this timeout alone would be refused).
+            .env("LNBITS_BACKEND_WALLET_CLASS", "LndWallet")
+            .env("CORELIGHTNING_TIMEOUT", "0")
             .output()
             .unwrap()
     })
@@ -298,7 +302,7 @@ async fn a_connection_string_drives_a_lightningd_from_the_flag_or_the_environmen
     ]);
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
     assert!(
-        stderr(&refused).contains("\"apikey\""),
+        stderr(&refused).contains("did you mean api-key=?"),
         "{}",
         stderr(&refused)
     );

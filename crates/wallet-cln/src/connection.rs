@@ -1,7 +1,7 @@
 //! The connection string for Core Lightning, in BTCPay Server's form:
 //! `type=clightning;server=unix:///path/to/lightning-rpc` (or the bare socket path).
 
-use wallet_core::connection::CONNECTION_STRING;
+use wallet_core::connection::{CONNECTION_STRING, unix_socket_path};
 use wallet_core::{ConnectionString, Settings, WalletError};
 
 use crate::config::RPC;
@@ -10,33 +10,25 @@ use crate::config::RPC;
 pub const CONNECTION_TYPE: &str = "clightning";
 
 /// The settings (`CORELIGHTNING_RPC`) a `type=clightning` string stands for. `server` is the
-/// socket as `unix:///path` or `/path`; BTCPay's `tcp://` form (lightningd behind a TCP bridge)
-/// is refused: this crate talks to the socket only.
+/// socket as `unix://path` (absolute, as in BTCPay: `unix://root/x` is `/root/x`) or `/path`;
+/// BTCPay's `tcp://` form (lightningd behind a TCP bridge) is refused: this crate talks to the
+/// socket only.
 pub fn settings_from_connection(connection: &ConnectionString) -> Result<Settings, WalletError> {
     connection.only_keys(&["server"])?;
     let server = connection.require("server")?;
-    let path = if let Some(path) = server.strip_prefix("unix://") {
-        path
-    } else if server.starts_with('/') {
-        server
-    } else if server.starts_with("tcp://") {
+    if server.starts_with("tcp://") {
         return Err(WalletError::invalid(
             CONNECTION_STRING,
             "server=tcp://… is lightningd behind a TCP bridge; this crate talks to lightningd's \
              unix socket only: server=unix:///path/to/lightning-rpc",
         ));
-    } else {
-        return Err(WalletError::invalid(
-            CONNECTION_STRING,
-            "server must be lightningd's socket: server=unix:///path/to/lightning-rpc",
-        ));
-    };
-    if path.is_empty() {
-        return Err(WalletError::invalid(
-            CONNECTION_STRING,
-            "server=unix:// names no socket",
-        ));
     }
+    let path = unix_socket_path(server).ok_or_else(|| {
+        WalletError::invalid(
+            CONNECTION_STRING,
+            "server must name lightningd's socket: server=unix:///path/to/lightning-rpc",
+        )
+    })?;
     Ok(Settings::new().with(RPC, path))
 }
 
@@ -52,7 +44,9 @@ mod tests {
     fn btcpay_socket_strings_become_the_rpc_setting() {
         for text in [
             "type=clightning;server=unix:///root/.lightning/bitcoin/lightning-rpc",
+            "type=clightning;server=unix://root/.lightning/bitcoin/lightning-rpc",
             "unix:///root/.lightning/bitcoin/lightning-rpc",
+            "unix://root/.lightning/bitcoin/lightning-rpc",
             "/root/.lightning/bitcoin/lightning-rpc",
         ] {
             assert_eq!(
@@ -72,13 +66,16 @@ mod tests {
             ),
             (
                 "type=clightning;server=lightning-rpc",
-                "must be lightningd's socket",
+                "must name lightningd's socket",
             ),
-            ("type=clightning;server=unix://", "names no socket"),
+            (
+                "type=clightning;server=unix://",
+                "must name lightningd's socket",
+            ),
             ("type=clightning", "needs server="),
             (
                 "type=clightning;server=/x;macaroon=00",
-                "has no key \"macaroon\"",
+                "a key it does not read",
             ),
         ] {
             let err = settings(text).unwrap_err();

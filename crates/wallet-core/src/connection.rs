@@ -9,13 +9,20 @@
 //! type=lnbits;server=https://lnbits.example.com;api-key=…
 //! ```
 //!
-//! As in BTCPay, a bare `unix://…` or `/…` path is a Core Lightning socket. The format has no
-//! escaping, so no value can hold a `;`. Each backend crate says which `type`s it reads and maps
+//! As in BTCPay, a bare `unix://…` or `/…` path is a Core Lightning socket, and `unix://X` is
+//! the absolute path `/X` ([`unix_socket_path`]). The format has no escaping, so no value can
+//! hold a `;`. Keys are names (`a-z`, digits, `-`, `_`): a part whose "key" is anything else is
+//! refused without being shown, since it is most likely a credential pasted without its key.
+//!
+//! A connection string is configuration, as trusted as an `.env` file: it can name local files
+//! (`macaroonfilepath=`) and local sockets (`server=unix://…`). Do not build wallets from strings
+//! an untrusted party supplies. Each backend crate says which `type`s it reads and maps
 //! their keys onto its LNbits settings ([`crate::Registry::register_connection_type`]); this
 //! module only parses and prints.
 //!
 //! A connection string usually holds a credential (a macaroon, an API key): `Debug` shows the
-//! type and the keys only, and only [`ConnectionString::expose`] prints the whole string.
+//! type and how many keys there are, errors show no value and no key the caller did not name,
+//! and only [`ConnectionString::expose`] prints the whole string.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,7 +33,7 @@ use crate::WalletError;
 /// What errors about a connection string name as the setting to fix.
 pub const CONNECTION_STRING: &str = "connection string";
 
-/// A parsed connection string: its `type` and its other keys. `Debug` shows no value.
+/// A parsed connection string: its `type` and its other keys. `Debug` shows the type only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionString {
     kind: String,
@@ -37,9 +44,14 @@ impl ConnectionString {
     /// A connection string of type `kind` (lower-cased) with no other key.
     pub fn new(kind: &str) -> Result<Self, WalletError> {
         let kind = kind.trim().to_ascii_lowercase();
-        check_part("type", &kind)?;
         if kind.is_empty() {
             return Err(WalletError::invalid(CONNECTION_STRING, "the type is empty"));
+        }
+        if !is_key_name(&kind) {
+            return Err(WalletError::invalid(
+                CONNECTION_STRING,
+                "the type is not a name of letters, digits, '-' and '_' (not shown)",
+            ));
         }
         Ok(Self {
             kind,
@@ -79,12 +91,28 @@ impl ConnectionString {
                     format!("part {} has no key", index + 1),
                 ));
             }
+            if !is_key_name(&key) {
+                return Err(WalletError::invalid(
+                    CONNECTION_STRING,
+                    format!(
+                        "part {} has no key name before its '=' (not shown: it may be a \
+                         credential)",
+                        index + 1
+                    ),
+                ));
+            }
             if key == "type" {
                 if kind.replace(value).is_some() {
-                    return Err(duplicate("type"));
+                    return Err(WalletError::invalid(
+                        CONNECTION_STRING,
+                        "the type is given twice",
+                    ));
                 }
-            } else if values.insert(key.clone(), value).is_some() {
-                return Err(duplicate(&key));
+            } else if values.insert(key, value).is_some() {
+                return Err(WalletError::invalid(
+                    CONNECTION_STRING,
+                    format!("part {} repeats an earlier key", index + 1),
+                ));
             }
         }
         let kind = kind.ok_or_else(|| {
@@ -103,14 +131,13 @@ impl ConnectionString {
     pub fn with(mut self, key: &str, value: impl Into<String>) -> Result<Self, WalletError> {
         let key = key.trim().to_ascii_lowercase();
         let value = value.into().trim().to_owned();
-        check_part(&key, &key)?;
-        check_part(&key, &value)?;
-        if key.is_empty() || key == "type" || key.contains('=') {
+        if !is_key_name(&key) || key == "type" {
             return Err(WalletError::invalid(
                 CONNECTION_STRING,
-                format!("{key:?} cannot be a key"),
+                "a key is a name of letters, digits, '-' and '_', other than type",
             ));
         }
+        check_part(&key, &value)?;
         self.values.insert(key, value);
         Ok(self)
     }
@@ -152,25 +179,56 @@ impl ConnectionString {
             .transpose()
     }
 
+    /// The value of whichever one of `keys` is present, with its key; an error when none or
+    /// more than one is.
+    pub fn one_of<'k>(&self, keys: &[&'k str]) -> Result<(&'k str, &str), WalletError> {
+        let mut present = keys
+            .iter()
+            .filter_map(|key| self.get(key).map(|value| (*key, value)));
+        match (present.next(), present.next()) {
+            (Some(found), None) => Ok(found),
+            _ => Err(WalletError::invalid(
+                CONNECTION_STRING,
+                format!(
+                    "type={} needs exactly one of {}",
+                    self.kind,
+                    keys.iter()
+                        .map(|key| format!("{key}="))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
     /// The keys other than `type`, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
     }
 
-    /// An error naming the first key that is not in `known`: a misspelt key (`macarooon=`) would
-    /// otherwise be dropped without a word.
+    /// An error when a key is not in `known`: a misspelt key (`macarooon=`) would otherwise be
+    /// dropped without a word. The key is not shown (a credential pasted without its key parses
+    /// as a key); one a letter or two from a known key is answered with that key.
     pub fn only_keys(&self, known: &[&str]) -> Result<(), WalletError> {
-        match self.keys().find(|key| !known.contains(key)) {
-            None => Ok(()),
-            Some(key) => Err(WalletError::invalid(
-                CONNECTION_STRING,
-                format!(
-                    "type={} has no key {key:?}; it reads {}",
-                    self.kind,
-                    known.join(", ")
-                ),
-            )),
-        }
+        let Some(unknown) = self.keys().find(|key| !known.contains(key)) else {
+            return Ok(());
+        };
+        let meant = known
+            .iter()
+            .find(|candidate| crate::registry::edit_distance(unknown, candidate) <= 2);
+        let hint = match meant {
+            Some(meant) => format!("did you mean {meant}=? "),
+            None => String::new(),
+        };
+        Err(WalletError::invalid(
+            CONNECTION_STRING,
+            format!(
+                "type={} has a key it does not read (not shown: it may be a credential); \
+                 {hint}it reads {}",
+                self.kind,
+                known.join(", ")
+            ),
+        ))
     }
 
     /// The whole string, credentials included: `type` first, then the keys in order. Parsing it
@@ -187,8 +245,24 @@ impl ConnectionString {
     }
 }
 
-fn duplicate(key: &str) -> WalletError {
-    WalletError::invalid(CONNECTION_STRING, format!("{key} is given twice"))
+/// The socket a Core Lightning `server` names, as BTCPay reads it: `unix://X` is `/X` (so
+/// `unix://root/lightning-rpc` and `unix:///root/lightning-rpc` are both `/root/lightning-rpc`),
+/// and an absolute path is itself. `None` for anything else.
+pub fn unix_socket_path(server: &str) -> Option<String> {
+    let path = match server.strip_prefix("unix://") {
+        Some(rest) => format!("/{}", rest.trim_start_matches('/')),
+        None if server.starts_with('/') => server.to_owned(),
+        None => return None,
+    };
+    (path.len() > 1).then_some(path)
+}
+
+/// Whether `key` can be a key: short, and made of the characters keys are made of.
+fn is_key_name(key: &str) -> bool {
+    (1..=40).contains(&key.len())
+        && key
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 /// A `;` would end the part early, and control characters would not survive a config file.
@@ -214,10 +288,11 @@ impl FromStr for ConnectionString {
 
 impl fmt::Debug for ConnectionString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the keys either: a credential pasted without its key parses as one.
         f.debug_struct("ConnectionString")
             .field("type", &self.kind)
-            .field("keys", &self.keys().collect::<Vec<_>>())
-            .finish()
+            .field("keys", &self.values.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -259,11 +334,12 @@ mod tests {
             ("server=https://x", "has no type"),
             (
                 "type=lnbits;api-key=s3cret;api-key=s3cret",
-                "api-key is given twice",
+                "part 3 repeats an earlier key",
             ),
-            ("type=lnbits;type=lnd-grpc", "type is given twice"),
+            ("type=lnbits;type=lnd-grpc", "the type is given twice"),
             ("type=lnbits;s3cret", "part 2 is not key=value"),
             ("type=lnbits;=s3cret", "part 2 has no key"),
+            ("type=lnbits;s3cret key=1", "part 2 has no key name"),
             ("type=", "the type is empty"),
         ] {
             let err = ConnectionString::parse(text).unwrap_err();
@@ -275,26 +351,73 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_the_type_and_keys_but_no_value() {
+    fn debug_shows_the_type_but_no_key_or_value() {
+        // A base64 macaroon pasted without its key parses as a key: never shown either.
         let parsed =
-            ConnectionString::parse("type=lnbits;server=https://x;api-key=f00dcafe").unwrap();
+            ConnectionString::parse("type=lnbits;server=https://x;api-key=f00dcafe;AgEDs3cret==")
+                .unwrap();
         let shown = format!("{parsed:?}");
-        assert!(
-            shown.contains("lnbits") && shown.contains("api-key"),
-            "{shown}"
-        );
-        assert!(
-            !shown.contains("f00dcafe") && !shown.contains("https"),
-            "{shown}"
-        );
+        assert!(shown.contains("lnbits") && shown.contains('3'), "{shown}");
+        for hidden in ["f00dcafe", "https", "s3cret", "api-key"] {
+            assert!(!shown.contains(hidden), "{shown}");
+        }
     }
 
     #[test]
-    fn unknown_keys_are_named() {
+    fn unix_urls_are_absolute_paths_as_in_btcpay() {
+        for (server, path) in [
+            (
+                "unix://root/.lightning/lightning-rpc",
+                Some("/root/.lightning/lightning-rpc"),
+            ),
+            (
+                "unix:///root/.lightning/lightning-rpc",
+                Some("/root/.lightning/lightning-rpc"),
+            ),
+            (
+                "/root/.lightning/lightning-rpc",
+                Some("/root/.lightning/lightning-rpc"),
+            ),
+            ("unix://", None),
+            ("/", None),
+            ("lightning-rpc", None),
+            ("tcp://127.0.0.1:9835", None),
+        ] {
+            assert_eq!(unix_socket_path(server).as_deref(), path, "{server}");
+        }
+    }
+
+    #[test]
+    fn one_of_wants_exactly_one() {
+        let parsed = ConnectionString::parse("type=x;a=1;b=2").unwrap();
+        assert_eq!(parsed.one_of(&["a", "c"]).unwrap(), ("a", "1"));
+        assert!(
+            parsed
+                .one_of(&["a", "b"])
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one of a=, b=")
+        );
+        assert!(parsed.one_of(&["c", "d"]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_without_showing_it_and_a_near_miss_gets_a_hint() {
         let parsed = ConnectionString::parse("type=lnbits;server=https://x;apikey=1").unwrap();
-        let err = parsed.only_keys(&["server", "api-key"]).unwrap_err();
-        assert!(err.to_string().contains("\"apikey\""), "{err}");
+        let err = parsed
+            .only_keys(&["server", "api-key"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean api-key=?"), "{err}");
+        assert!(!err.contains("apikey"), "{err}");
         assert!(parsed.only_keys(&["server", "apikey"]).is_ok());
+        let pasted = ConnectionString::parse("type=lnbits;server=https://x;AgEDs3cret==").unwrap();
+        let err = pasted
+            .only_keys(&["server", "api-key"])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.to_ascii_lowercase().contains("s3cret"), "{err}");
+        assert!(!err.contains("did you mean"), "{err}");
     }
 
     #[test]
@@ -302,12 +425,13 @@ mod tests {
         let base = ConnectionString::new("lnbits").unwrap();
         assert!(base.clone().with("server", "a;b").is_err());
         assert!(base.clone().with("se=rver", "a").is_err());
+        assert!(base.clone().with("s3cret/", "a").is_err());
         assert!(base.clone().with("type", "a").is_err());
         assert!(base.with("server", "line\nbreak").is_err());
     }
 
     fn key() -> impl Strategy<Value = String> {
-        "[a-z][a-z0-9-]{0,12}".prop_filter("not type", |key| key != "type")
+        "[a-z][a-z0-9_-]{0,12}".prop_filter("not type", |key| key != "type")
     }
 
     fn value() -> impl Strategy<Value = String> {

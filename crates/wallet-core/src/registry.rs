@@ -64,6 +64,12 @@ impl Settings {
         self
     }
 
+    /// Unsets `key`.
+    pub fn remove(&mut self, key: &str) -> &mut Self {
+        self.values.remove(&key.to_ascii_uppercase());
+        self
+    }
+
     /// These settings with `key` set to `value`.
     pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
         self.set(key, value);
@@ -293,8 +299,9 @@ impl Registry {
         &self.connection_types
     }
 
-    /// The settings a connection string stands for, [`BACKEND_CLASS_SETTING`] included: the same
-    /// settings an LNbits `.env` would hold for that funding source.
+    /// The settings a connection string stands for, [`BACKEND_CLASS_SETTING`] included: what an
+    /// LNbits-style `.env` would hold for that funding source (a backend may read a setting of
+    /// its own, such as `LND_GRPC_CERT_THUMBPRINT`).
     pub fn settings_from_connection(
         &self,
         connection: &ConnectionString,
@@ -319,6 +326,19 @@ impl Registry {
                 )
             })?;
         Ok((entry.mapping)(connection)?.with(BACKEND_CLASS_SETTING, entry.class_name))
+    }
+
+    /// Removes from `settings` every setting of every registered backend, and the backend class:
+    /// what is left cannot change the funding source that settings laid over it name. For a
+    /// connection string replacing a configuration, rather than patching it.
+    pub fn without_backend_settings(&self, mut settings: Settings) -> Settings {
+        settings.remove(BACKEND_CLASS_SETTING);
+        for entry in &self.backends {
+            for key in entry.setting_keys {
+                settings.remove(key);
+            }
+        }
+        settings
     }
 
     /// Builds the wallet a connection string (`type=…;server=…`) names.
@@ -380,7 +400,7 @@ impl Registry {
 }
 
 /// Levenshtein distance between two ASCII-ish keys (bounded work: keys are short).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -512,6 +532,20 @@ mod tests {
             unknown.to_string().contains("this build reads clightning"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn backend_settings_can_be_cleared_for_a_connection_string_to_replace() {
+        let mut registry = Registry::new();
+        registry.register("A", &["A_KEY", "A_PORT"], |_| {
+            Err(WalletError::invalid("x", "unused"))
+        });
+        let settings = Settings::new()
+            .with(BACKEND_CLASS_SETTING, "A")
+            .with("A_PORT", "1")
+            .with("LNBITS_DATA_FOLDER", "/data");
+        let left = registry.without_backend_settings(settings);
+        assert_eq!(left.keys().collect::<Vec<_>>(), ["LNBITS_DATA_FOLDER"]);
     }
 
     #[test]

@@ -102,7 +102,8 @@ impl LnbitsConfig {
     pub fn from_settings(settings: &Settings) -> Result<Self, WalletError> {
         let text = settings.require(ENDPOINT)?;
         let endpoint = Url::parse(text.trim()).map_err(|err| {
-            WalletError::invalid(ENDPOINT, format!("{text:?} is not a URL: {err}"))
+            // Not the value: a malformed URL may still hold a user and password.
+            WalletError::invalid(ENDPOINT, format!("is not a URL: {err}"))
         })?;
         let uses_tls = match endpoint.scheme() {
             "https" => true,

@@ -83,7 +83,7 @@ mod tests {
                 .unwrap();
         let err = settings_from_connection(&connection).unwrap_err();
         assert_eq!(err.field(), Some(CONNECTION_STRING));
-        assert!(err.to_string().contains("\"apikey\""), "{err}");
+        assert!(err.to_string().contains("did you mean api-key=?"), "{err}");
         assert!(!err.to_string().contains(ADMIN), "{err}");
     }
 }

@@ -71,15 +71,12 @@ impl CertificatePin {
     /// `openssl x509 -fingerprint -sha256` prints them. Errors name `setting`.
     pub fn from_thumbprint(setting: &'static str, text: &str) -> Result<Self, WalletError> {
         let digits: String = text.trim().chars().filter(|c| *c != ':').collect();
-        let bytes = hex::decode(&digits)
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .ok_or_else(|| {
-                WalletError::invalid(
-                    setting,
-                    "is not a SHA-256 thumbprint (64 hex digits, colons allowed)",
-                )
-            })?;
+        let bytes = hex::decode_array::<32>(&digits).ok().ok_or_else(|| {
+            WalletError::invalid(
+                setting,
+                "is not a SHA-256 thumbprint (64 hex digits, colons allowed)",
+            )
+        })?;
         Ok(Self::Sha256(bytes))
     }
 }

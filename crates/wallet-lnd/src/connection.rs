@@ -3,8 +3,8 @@
 //!
 //! BTCPay's own lnd strings (`type=lnd-rest`, and its obsolete `lnd-grpc`, which BTCPay also
 //! serves over REST) point at lnd's REST port. This crate speaks gRPC, so here `lnd-grpc`'s
-//! `server` is lnd's gRPC address, and `lnd-rest` is refused with that explanation rather than
-//! sent gRPC to a REST port.
+//! `server` is lnd's gRPC address, and `lnd-rest` is not a type it reads (the registry's error
+//! lists the ones it does) rather than gRPC sent to a REST port.
 
 use wallet_core::connection::CONNECTION_STRING;
 use wallet_core::{ConnectionString, Settings, WalletError};
@@ -13,8 +13,6 @@ use crate::config::{CERT, CERT_THUMBPRINT, ENDPOINT, MACAROON};
 
 /// The connection-string type this crate reads.
 pub const CONNECTION_TYPE: &str = "lnd-grpc";
-/// BTCPay's REST type, refused with a pointer to [`CONNECTION_TYPE`].
-pub const REST_CONNECTION_TYPE: &str = "lnd-rest";
 
 /// The settings a `type=lnd-grpc` string stands for:
 /// - `server=https://host:port` → `LND_GRPC_ENDPOINT` (port 10009 when none is given);
@@ -40,26 +38,32 @@ pub fn settings_from_connection(connection: &ConnectionString) -> Result<Setting
             "server must be https://host:port: lnd's gRPC always uses TLS",
         ));
     };
+    if address.contains('@') {
+        return Err(WalletError::invalid(
+            CONNECTION_STRING,
+            "server must be https://host:port, without a user or password (lnd authenticates \
+             with the macaroon)",
+        ));
+    }
     let mut settings = Settings::new().with(ENDPOINT, address.trim_end_matches('/'));
-    let macaroon = match (
-        connection.get("macaroon"),
-        connection.get("macaroonfilepath"),
-        connection.get("macaroondirectorypath"),
-    ) {
-        (Some(hex), None, None) => hex.to_owned(),
-        (None, Some(file), None) => file.to_owned(),
-        (None, None, Some(dir)) => std::path::Path::new(dir)
-            .join("admin.macaroon")
-            .display()
-            .to_string(),
-        _ => {
-            return Err(WalletError::invalid(
-                CONNECTION_STRING,
-                "type=lnd-grpc needs exactly one of macaroon=, macaroonfilepath= and \
-                 macaroondirectorypath=",
-            ));
-        }
-    };
+    let macaroon =
+        match connection.one_of(&["macaroon", "macaroonfilepath", "macaroondirectorypath"])? {
+            // Hex only, as in BTCPay: LND_GRPC_MACAROON would also read a file of that name.
+            ("macaroon", hex) => {
+                if wallet_core::hex::decode(hex).is_err() {
+                    return Err(WalletError::invalid(
+                        CONNECTION_STRING,
+                        "macaroon= is the macaroon in hex (for a file, macaroonfilepath=)",
+                    ));
+                }
+                hex.to_owned()
+            }
+            ("macaroondirectorypath", dir) => std::path::Path::new(dir)
+                .join("admin.macaroon")
+                .display()
+                .to_string(),
+            (_, file) => file.to_owned(),
+        };
     settings.set(MACAROON, macaroon);
     if connection.flag("allowinsecure")? == Some(true) {
         return Err(WalletError::invalid(
@@ -83,15 +87,6 @@ pub fn settings_from_connection(connection: &ConnectionString) -> Result<Setting
         }
     };
     Ok(settings)
-}
-
-/// Refuses BTCPay's REST strings, saying what to write instead.
-pub fn refuse_rest(_: &ConnectionString) -> Result<Settings, WalletError> {
-    Err(WalletError::invalid(
-        CONNECTION_STRING,
-        "type=lnd-rest is lnd's REST API; this crate speaks lnd's gRPC API: write \
-         type=lnd-grpc with lnd's gRPC address (port 10009 by default)",
-    ))
 }
 
 #[cfg(test)]
@@ -167,13 +162,6 @@ mod tests {
             assert_eq!(err.field(), Some(CONNECTION_STRING), "{text}");
             assert!(err.to_string().contains(says), "{text}: {err}");
         }
-        let rest = ConnectionString::parse("type=lnd-rest;server=https://lnd:8080").unwrap();
-        assert!(
-            refuse_rest(&rest)
-                .unwrap_err()
-                .to_string()
-                .contains("type=lnd-grpc")
-        );
     }
 
     #[test]

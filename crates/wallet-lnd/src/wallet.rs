@@ -157,11 +157,6 @@ impl LndWallet {
             CLASS_NAME,
             crate::connection::settings_from_connection,
         );
-        registry.register_connection_type(
-            crate::connection::REST_CONNECTION_TYPE,
-            CLASS_NAME,
-            crate::connection::refuse_rest,
-        );
     }
 
     pub(crate) fn timeout(&self) -> Duration {

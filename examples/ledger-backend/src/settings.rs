@@ -100,6 +100,24 @@ mod tests {
             "same config"
         );
         assert!(from_string.is_ok(), "{from_string:?}");
+        // `Debug` hides the key: check where it went.
+        let mapped = ConnectionString::parse("type=ledger;server=https://l.example;api-key=k3y")
+            .and_then(|connection| settings_from_connection(&connection))
+            .map_err(|err| err.to_string());
+        assert_eq!(
+            mapped
+                .as_ref()
+                .ok()
+                .and_then(|settings| settings.get(API_KEY)),
+            Some("k3y")
+        );
+        assert_eq!(
+            mapped
+                .as_ref()
+                .ok()
+                .and_then(|settings| settings.get(ENDPOINT)),
+            Some("https://l.example")
+        );
     }
 
     #[test]

@@ -90,9 +90,13 @@ impl Polling {
     fn take(&mut self, page: &PaidPage) -> Result<(), WalletError> {
         let mut after = self.after;
         let mut taken = Vec::new();
-        for record in &page.paid {
+        // In settle order whatever order the ledger sent: taking 5 before 3 would move the
+        // cursor past 3 and lose it.
+        let mut records: Vec<_> = page.paid.iter().collect();
+        records.sort_by_key(|record| record.settle_index);
+        for record in records {
             if record.settle_index <= after {
-                // Delivered already (or out of order): at least once, never backwards.
+                // Delivered already: at least once, never backwards.
                 continue;
             }
             taken.push(mapping::paid_invoice(record)?);
