@@ -25,7 +25,7 @@ const IO_LIMIT: Duration = Duration::from_secs(30);
 /// Forwards connections from a loopback port to `upstream`, and on request: goes offline (cuts
 /// every connection and refuses new ones); lets the next request that starts with given bytes
 /// through but drops or replaces its answer (for plaintext HTTP/1.1:
-/// `b"POST /api/v1/payments "`); delays requests; or rewrites the `payment_hash=` in their query.
+/// `b"POST /api/v1/payments "`); delays requests; or rewrites the payment hash they ask about.
 #[derive(Debug)]
 pub struct FaultProxy {
     address: SocketAddr,
@@ -123,8 +123,9 @@ impl FaultProxy {
         *locked(&self.state.delay) = (!delay.is_zero()).then(|| (prefix.to_vec(), delay));
     }
 
-    /// In every request whose first bytes are `prefix`, the 64 hex digits after
-    /// `payment_hash=` become `to` (64 hex digits), so the server answers about another hash;
+    /// In every request whose first bytes are `prefix`, a hash becomes `to` (64 hex digits), so
+    /// the server answers about another hash: the 64 hex digits after each `payment_hash=`, and
+    /// a path segment of exactly 64 hex digits in the request line (`GET /v1/invoices/<hash>`).
     /// `None` ends that.
     pub fn rewrite_payment_hashes(&self, prefix: &[u8], to: Option<&str>) {
         *locked(&self.state.rewrite) = to.and_then(|hex| {
@@ -154,8 +155,41 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     }
 }
 
-/// Replaces the 64 characters after each `payment_hash=` in `chunk` with `to`.
+/// Replaces the hashes in `chunk` with `to`: the 64 characters after each `payment_hash=`, and
+/// each path segment of the request line that is 64 hex digits.
 fn rewrite_hashes(chunk: &mut [u8], to: &[u8; 64]) {
+    rewrite_query_hashes(chunk, to);
+    rewrite_path_hashes(chunk, to);
+}
+
+/// The path segments of the request line (`METHOD /a/<hash>?q HTTP/1.1`) that are exactly 64
+/// hex digits become `to`.
+fn rewrite_path_hashes(chunk: &mut [u8], to: &[u8; 64]) {
+    let line_end = chunk
+        .windows(2)
+        .position(|window| window == b"\r\n")
+        .unwrap_or(chunk.len());
+    let Some(path_start) = chunk[..line_end].iter().position(|byte| *byte == b' ') else {
+        return;
+    };
+    let path_end = chunk[path_start + 1..line_end]
+        .iter()
+        .position(|byte| *byte == b' ' || *byte == b'?')
+        .map_or(line_end, |end| path_start + 1 + end);
+    let mut segment_start = path_start + 1;
+    for at in path_start + 1..=path_end {
+        if at == path_end || chunk[at] == b'/' {
+            let segment = &mut chunk[segment_start..at];
+            if segment.len() == 64 && segment.iter().all(u8::is_ascii_hexdigit) {
+                segment.copy_from_slice(to);
+            }
+            segment_start = at + 1;
+        }
+    }
+}
+
+/// The 64 characters after each `payment_hash=` become `to`, where they are hex digits.
+fn rewrite_query_hashes(chunk: &mut [u8], to: &[u8; 64]) {
     const KEY: &[u8] = b"payment_hash=";
     let mut at = 0;
     while let Some(found) = chunk[at..]
@@ -384,6 +418,42 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("payment_hash=short"), "{text}");
+    }
+
+    #[test]
+    fn a_hash_as_a_path_segment_of_the_request_line_is_rewritten_and_nothing_else() {
+        let asked = "ab".repeat(32);
+        let other = "cd".repeat(32);
+        let mut request = format!(
+            "GET /v1/invoices/{asked}?limit=1 HTTP/1.1\r\nreferer: /v1/invoices/{asked}\r\n"
+        )
+        .into_bytes();
+        rewrite_hashes(&mut request, other.as_bytes().try_into().unwrap());
+        let text = String::from_utf8(request).unwrap();
+        assert!(
+            text.starts_with(&format!("GET /v1/invoices/{other}?limit=1 ")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("referer: /v1/invoices/{asked}")),
+            "{text}"
+        );
+        for untouched in [
+            format!("GET /v1/invoices/{asked}ff HTTP/1.1\r\n"),
+            format!("GET /v1/x{asked} HTTP/1.1\r\n"),
+            format!("GET /v1/{} HTTP/1.1\r\n", "zz".repeat(32)),
+        ] {
+            let mut request = untouched.clone().into_bytes();
+            rewrite_hashes(&mut request, other.as_bytes().try_into().unwrap());
+            assert_eq!(String::from_utf8(request).unwrap(), untouched);
+        }
+        let mut at_the_end = format!("DELETE /h/{asked} HTTP/1.1\r\n").into_bytes();
+        rewrite_hashes(&mut at_the_end, other.as_bytes().try_into().unwrap());
+        assert!(
+            String::from_utf8(at_the_end)
+                .unwrap()
+                .starts_with(&format!("DELETE /h/{other} ")),
+        );
     }
 
     #[test]
